@@ -1,0 +1,52 @@
+"""The crawler's memory of URLs: what it has fetched, when, and with which validators.
+
+The spiders ask the frontier before they queue an article and tell it what every fetch returned.
+The memory lives in the store (``ingest.store.frontier.DbFrontier``); this module holds only the
+contract, so the fetch side never depends on how it is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+UrlKind = Literal["article", "feed", "sitemap", "listing", "robots", "homepage"]
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators from the last successful fetch of a URL (for conditional requests)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """What one fetch returned, as the frontier records it."""
+
+    url: str
+    source: str
+    kind: UrlKind
+    status: int  # HTTP status; 0 for a transport failure (DNS, timeout, refused)
+    fetched_at: datetime
+    validators: Validators = Validators()
+    content_hash: str | None = None
+    error: str | None = None  # short reason when the fetch failed or the page was refused
+
+
+class Frontier(Protocol):
+    def unseen_articles(self, source: str, urls: Iterable[str], now: datetime) -> set[str]:
+        """The URLs among `urls` that should be fetched: never fetched successfully, or fetched
+        recently enough to be inside the re-check window, or whose last fetch failed transiently."""
+        ...
+
+    def validators(self, url: str) -> Validators:
+        """Validators for a conditional request to a feed or sitemap (empty if never fetched)."""
+        ...
+
+    def record(self, outcomes: Iterable[FetchOutcome]) -> None:
+        """Remember fetches (idempotent: the last outcome per URL wins)."""
+        ...

@@ -1,0 +1,52 @@
+"""Arabic-aware text normalisation: one function, used by dedup, search and extraction scoring.
+
+Two spellings of the same word must normalise to the same string: outlets differ in hamza
+seating (أ/إ/آ/ا), final yaa (ى/ي), taa marbuta (ة/ه), diacritics, tatweel, and digits
+(Arabic-Indic, Persian, Latin). Punctuation of both scripts becomes a word break.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TRANSLATE: dict[int, str | None] = {}
+# Diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel vanish.
+for cp in [*range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE), 0x0640]:
+    _TRANSLATE[cp] = None
+# Alef and hamza seats fold to their base letter.
+for ch in "أإآٱٲٳٵ":
+    _TRANSLATE[ord(ch)] = "ا"
+_TRANSLATE[ord("ى")] = "ي"
+_TRANSLATE[ord("ئ")] = "ي"
+_TRANSLATE[ord("ؤ")] = "و"
+_TRANSLATE[ord("ة")] = "ه"
+_TRANSLATE[ord("ء")] = None
+# Persian/Urdu letter forms common in copy-pasted text.
+_TRANSLATE[ord("ی")] = "ي"
+_TRANSLATE[ord("ک")] = "ك"
+for i in range(10):
+    _TRANSLATE[0x0660 + i] = str(i)  # Arabic-Indic
+    _TRANSLATE[0x06F0 + i] = str(i)  # Extended (Persian) Arabic-Indic
+# Zero-width characters and bidi marks split or glue words invisibly.
+for cp in (0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067,
+           0x2068, 0x2069, 0xFEFF, 0x00AD):
+    _TRANSLATE[cp] = None
+
+_NON_WORD = re.compile(r"[^\w]+|_+")
+
+
+def normalize(text: str) -> str:
+    """Fold `text` to its search/dedup form: lower-case words separated by single spaces.
+
+    >>> normalize("إِنَّ الأمنَ الوطنيّ ـــ ٢٠٢٥")
+    'ان الامن الوطني 2025'
+    """
+    # NFKC first: Arabic presentation forms (U+FB50-U+FEFF) become ordinary letters.
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).lower()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def tokens(text: str) -> list[str]:
+    """The normalised words of `text`."""
+    return normalize(text).split()

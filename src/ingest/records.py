@@ -1,0 +1,82 @@
+"""What crosses a stage boundary: fetch -> extract -> dedup -> store.
+
+Every stage receives one of these immutable records and returns the next one; none of them
+carries a reference back up the chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """One HTTP response for an article candidate, as the crawler saw it.
+
+    `url` is the URL that was requested (already canonicalised), `final_url` the one that answered
+    after redirects. `headers` keys are lower-case; a repeated header keeps its last value.
+    """
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    source: str
+    fetched_at: datetime
+    # Hints from discovery (feed item, news sitemap): used only when the page itself says nothing.
+    hint_title: str | None = None
+    hint_published: datetime | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """What extraction keeps of a page: the article and its metadata, nothing of the chrome."""
+
+    url: str  # canonical article URL (rel=canonical / og:url when trustworthy, else final URL)
+    source: str
+    title: str
+    text: str
+    published_at: datetime | None  # UTC
+    fetched_at: datetime  # UTC
+    language: str | None = None
+    author: str | None = None
+    section: str | None = None
+    image_url: str | None = None
+    updated_at: datetime | None = None
+    method: str = "trafilatura"  # which extractor produced `text`
+    fetched_url: str = ""  # the URL the crawler requested, when it differs from `url`
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A page that is not stored as an article, and why (recorded, never fatal)."""
+
+    url: str
+    source: str
+    reason: str  # short machine-readable kind: "not-html", "too-short", "not-article", ...
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters for one crawl run; printed as the run summary and stored with the run."""
+
+    pages_fetched: int = 0
+    articles_extracted: int = 0
+    new_stories: int = 0
+    copies_linked: int = 0
+    unchanged: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
