@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -169,7 +169,9 @@ class Source(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Africa/Casablanca)") from None
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name such as Africa/Casablanca)"
+            ) from None
         return v
 
     @model_validator(mode="after")
@@ -295,7 +297,9 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> SourcesFile:
         if source.name in seen:
             line = _line_of(doc, ("sources", i, "name"))
             result.errors.append(
-                ConfigError(str(path), line, f"{where}.name", f"duplicate name (first at line {seen[source.name]})")
+                ConfigError(
+                    str(path), line, f"{where}.name", f"duplicate name (first at line {seen[source.name]})"
+                )
             )
             continue
         seen[source.name] = _line_of(doc, ("sources", i, "name")) or 0
@@ -325,7 +329,8 @@ class Settings(_Strict):
     max_page_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     retry_times: int = Field(default=2, ge=0)
     autothrottle: bool = True
-    recheck_window: str = "2d"  # known articles younger than this are re-fetched (corrections)
+    recheck_window: str = "2d"  # known articles published this recently are re-fetched (corrections)
+    recheck_every: str = "6h"  # ... but at most this often
     extract_workers: int = Field(default=0, ge=0)  # 0: one per CPU core
 
     @classmethod
@@ -343,7 +348,3 @@ class Settings(_Strict):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'ingest.sqlite').resolve()}"
-
-    @property
-    def recheck(self) -> timedelta:
-        return parse_duration(self.recheck_window)

@@ -6,7 +6,7 @@ carries a reference back up the chain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -63,7 +63,7 @@ class Rejection:
     detail: str = ""
 
 
-@dataclass(slots=True)
+@dataclass
 class RunStats:
     """Counters for one crawl run; printed as the run summary and stored with the run."""
 
@@ -80,3 +80,10 @@ class RunStats:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+    def copy(self) -> RunStats:
+        return replace(self, errors=dict(self.errors))
+
+    def restore(self, snapshot: RunStats) -> None:
+        """Roll the counters back to `snapshot` (after a failed transaction)."""
+        self.__dict__.update(snapshot.copy().__dict__)

@@ -1,0 +1,50 @@
+# ingest: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8700
+# A stamp, not the venv directory: a venv whose install failed half-way is redone.
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-sqlite lint typecheck bench bench-scale clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# Serve the bundled sample web on 127.0.0.1:$(PORT)+, crawl it into the default SQLite store
+# (data/ingest.sqlite), print the canonical articles with their sources, stop the server.
+demo: install
+	@set -e; \
+	$(BIN)/ingest sample-web --port $(PORT) > /dev/null 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null || true' EXIT INT TERM; \
+	for i in $$(seq 50); do \
+	  $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(PORT)/robots.txt', timeout=1)" \
+	    2>/dev/null && break; sleep 0.2; \
+	done; \
+	$(BIN)/ingest run-once --sources config/sample.yaml --no-progress || [ $$? -eq 3 ]; \
+	echo; echo "Canonical articles (each with every outlet that ran it):"; echo; \
+	$(BIN)/ingest query --format table
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src scrapers db tests bench
+
+typecheck: install
+	$(BIN)/mypy src/ingest scrapers
+
+bench: install
+	$(BIN)/python bench/run.py
+
+bench-scale: install
+	$(BIN)/python bench/run.py --scale
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache

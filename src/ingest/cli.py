@@ -1,0 +1,413 @@
+"""The `ingest` command line.
+
+Exit codes (stable, documented in the README):
+  0  success (page-level errors such as 404s are normal on the web and only reported)
+  1  internal error
+  2  usage error, or a configuration file that cannot be used at all
+  3  partial: the run completed, but some sources failed or config entries were skipped
+  4  the store is unreachable or its schema is not current
+  5  every source failed
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ingest.config import DEFAULT_SOURCES, ConfigError, Settings, SourcesFile, load_sources
+from ingest.records import RunStats
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_STORE, EXIT_FAILED = 0, 1, 2, 3, 4, 5
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("ingest")
+
+
+def _setup_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("run_id", "source"):
+            if hasattr(record, key):
+                data[key] = getattr(record, key)
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def _parse_date(value: str | None, *, end: bool = False) -> datetime | None:
+    """YYYY-MM-DD (start or end of that day, UTC) or a full ISO 8601 timestamp."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 timestamp") from None
+    if len(value) == 10 and end:
+        parsed = datetime.combine(parsed.date(), time.max)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def store_options(func: F) -> F:
+    func = click.option(
+        "--database-url",
+        envvar="INGEST_DATABASE_URL",
+        help="SQLAlchemy URL of the store (default: sqlite:///DATA_DIR/ingest.sqlite). "
+        "Env: INGEST_DATABASE_URL.",
+    )(func)
+    func = click.option(
+        "--data-dir",
+        envvar="INGEST_DATA_DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where the default SQLite store lives (default: ./data). Env: INGEST_DATA_DIR.",
+    )(func)
+    return func
+
+
+def _settings(database_url: str | None, data_dir: Path | None, **extra: Any) -> Settings:
+    try:
+        return Settings.from_env(database_url=database_url, data_dir=data_dir, **extra)
+    except ValueError as exc:
+        raise click.UsageError(f"invalid setting: {exc}") from None
+
+
+@contextmanager
+def _store(settings: Settings, *, auto_upgrade: bool = True) -> Iterator[Any]:
+    from ingest.store.db import StoreError, open_store
+
+    try:
+        engine = open_store(settings.resolved_database_url, auto_upgrade=auto_upgrade)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_STORE)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _load_sources(path: Path) -> SourcesFile:
+    try:
+        loaded = load_sources(path)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for err in loaded.errors:
+        click.echo(f"config error: {err} (entry skipped)", err=True)
+    return loaded
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--log-level", default="WARNING", show_default=True, envvar="INGEST_LOG_LEVEL",
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]),
+              help="json: one JSON object per line, for log collectors.")
+@click.version_option(package_name="ingest")
+@click.pass_context
+def main(ctx: click.Context, log_level: str, log_format: str) -> None:
+    """ingest: crawl Moroccan Arabic-language news outlets, strip the page chrome, group
+    syndicated copies of one story, and keep one canonical article per story with every outlet
+    that ran it.
+
+    \b
+    Typical use:
+      ingest run-once                      crawl every enabled source in config/sources.yaml now
+      ingest run-once --since 2025-05-01   backfill a date range through sitemaps and listings
+      ingest query --format jsonl          read the canonical articles
+      ingest worker                        keep the store fresh on each source's schedule
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["log_level"] = log_level.upper()
+    _setup_logging(log_level, log_format)
+
+
+# -- run-once --------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """One refreshed status line on a terminal; silent when stderr is a pipe or a file."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, stats: RunStats) -> None:
+        if self.enabled:
+            line = (
+                f"\rpages {stats.pages_fetched}  articles {stats.articles_extracted}  "
+                f"new stories {stats.new_stories}  linked {stats.copies_linked}  errors {stats.error_count}"
+            )
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+@main.command("run-once")
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_SOURCES, show_default=True, envvar="INGEST_SOURCES", help="The sources file.")
+@click.option("--source", "names", multiple=True, metavar="NAME",
+              help="Crawl only this source (repeatable); may name a disabled source.")
+@click.option("--since", help="Backfill from this date (YYYY-MM-DD or ISO 8601) through sitemaps and listings.")
+@click.option("--until", help="Backfill up to this date (inclusive).")
+@click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
+@click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
+@store_options
+@click.pass_context
+def run_once_cmd(ctx: click.Context, sources_path: Path, names: tuple[str, ...], since: str | None,
+                 until: str | None, workers: int | None, progress: bool | None, database_url: str | None,
+                 data_dir: Path | None) -> None:
+    """Crawl the configured outlets now, then print a summary.
+
+    A normal run fetches only what is new (feeds, sitemaps, first listing pages; known URLs are
+    not fetched again). With --since/--until it backfills that window. Exit code: 0 ok, 3 some
+    sources failed or config entries were skipped, 5 every source failed, 4 store unusable.
+    """
+    from ingest.crawl import CrawlWindow
+    from ingest.runner import run_once
+
+    settings = _settings(database_url, data_dir, extract_workers=workers)
+    loaded = _load_sources(sources_path)
+    try:
+        sources = loaded.select(names)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not sources:
+        click.echo("error: no enabled source to crawl", err=True)
+        sys.exit(EXIT_USAGE)
+    window = None
+    if since or until:
+        window = CrawlWindow(_parse_date(since), _parse_date(until, end=True))
+    bar = _Progress(sys.stderr.isatty() if progress is None else progress)
+    with _store(settings) as engine:
+        result = run_once(engine, sources, settings, window=window, on_progress=bar,
+                          log_level=ctx.obj["log_level"])
+    bar.done()
+    _print_summary(result)
+    if result.outcome == "failed":
+        sys.exit(EXIT_FAILED)
+    if result.outcome == "partial" or loaded.errors:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _print_summary(result: Any) -> None:
+    s = result.stats
+    click.echo(
+        f"run {result.run_id}: {result.outcome}: {s.pages_fetched} pages fetched, "
+        f"{s.articles_extracted} articles extracted ({s.unchanged} unchanged), {s.new_stories} new canonical "
+        f"articles, {s.copies_linked} copies linked, {s.error_count} errors"
+    )
+    for report in result.reports:
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(report.errors.items())) or "none"
+        click.echo(
+            f"  {report.source}: {report.requests} requests, {report.pages} article pages, "
+            f"{report.skipped_known} known skipped, {report.not_modified} not modified; errors: {errors}"
+        )
+    if s.errors:
+        click.echo("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items())))
+    for name in result.failed_sources:
+        click.echo(f"  warning: {name} yielded nothing this run", err=True)
+    for name in result.unhealthy:
+        click.echo(f"  warning: {name} is now marked unhealthy (several failed runs in a row)", err=True)
+
+
+# -- query ---------------------------------------------------------------------------------------
+
+
+@main.command("query")
+@click.option("--since", help="Stories first published on or after this date (YYYY-MM-DD or ISO 8601).")
+@click.option("--until", help="... and on or before this date (inclusive).")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Stories run by this outlet (repeatable).")
+@click.option("--contains", metavar="TEXT",
+              help="Stories whose text contains TEXT after Arabic normalisation (hamza, yaa, diacritics...).")
+@click.option("--min-sources", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Stories run by at least N outlets.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N stories.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table",
+              show_default=True)
+@store_options
+def query_cmd(since: str | None, until: str | None, sources: tuple[str, ...], contains: str | None,
+              min_sources: int, limit: int | None, fmt: str, database_url: str | None,
+              data_dir: Path | None) -> None:
+    """Read the canonical articles, newest first.
+
+    json/jsonl records: id, title, text, published_at (UTC, ISO 8601), url (of the canonical copy),
+    source, language, source_count, copy_count, and sources: [{source, url, title, published_at,
+    similarity}] for every copy, canonical first.
+    """
+    from ingest.query import StoryFilter, find_stories
+
+    f = StoryFilter(_parse_date(since), _parse_date(until, end=True), sources, contains, min_sources, limit)
+    with _store(_settings(database_url, data_dir)) as engine:
+        stories = find_stories(engine, f)
+    _emit(stories, fmt)
+
+
+def _emit(stories: list[Any], fmt: str) -> None:
+    if fmt == "jsonl":
+        for story in stories:
+            click.echo(json.dumps(story.as_json(), ensure_ascii=False))
+    elif fmt == "json":
+        click.echo(json.dumps([s.as_json() for s in stories], ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["id", "published_at", "source_count", "title", "url", "sources"])
+        for s in stories:
+            data = s.as_json()
+            writer.writerow([s.id, data["published_at"], s.source_count, s.title, s.url,
+                             " ".join(c["url"] for c in data["sources"])])
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        for s in stories:
+            when = s.published_at.strftime("%Y-%m-%d %H:%M") if s.published_at else "undated"
+            click.echo(f"#{s.id}  {when}  [{s.source_count} source{'s' if s.source_count != 1 else ''}]  {s.title}")
+            for c in s.sources:
+                click.echo(f"      {c.source:<14} {c.url}")
+        click.echo(f"{len(stories)} stories", err=True)
+
+
+@main.command("show")
+@click.argument("story_id", type=int)
+@store_options
+def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> None:
+    """Print one canonical article with every copy, its outlet, URL, time and similarity."""
+    from ingest.query import StoryFilter, find_stories
+
+    with _store(_settings(database_url, data_dir)) as engine:
+        stories = find_stories(engine, StoryFilter(ids=(story_id,)))
+    if not stories:
+        click.echo(f"error: no story {story_id}", err=True)
+        sys.exit(EXIT_USAGE)
+    s = stories[0]
+    click.echo(f"story {s.id}: {s.title}\n{s.url}\npublished {s.published_at}  sources {s.source_count}\n")
+    click.echo(s.text)
+    click.echo("\ncopies:")
+    for c in s.sources:
+        sim = "canonical" if c.url == s.url else (f"similarity {c.similarity:.2f}" if c.similarity else "")
+        click.echo(f"  {c.source:<14} {c.published_at}  {sim}\n    {c.url}\n    {c.title}")
+
+
+# -- operations ------------------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Schema migrations of the store."""
+
+
+@db_group.command("upgrade")
+@store_options
+def db_upgrade_cmd(database_url: str | None, data_dir: Path | None) -> None:
+    """Apply every pending migration (safe to run at every deploy)."""
+    from ingest.store.db import StoreError, make_engine, pending_revision, upgrade
+
+    settings = _settings(database_url, data_dir)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        before, head = pending_revision(engine)
+        upgrade(engine)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_STORE)
+    click.echo(f"schema at {head}" + (f" (was {before or 'empty'})" if before != head else " (already current)"))
+
+
+@main.command("check-config")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SOURCES)
+def check_config_cmd(path: Path) -> None:
+    """Validate a sources file; print each problem as FILE:LINE: where: reason."""
+    loaded = _load_sources(path)
+    enabled = sum(1 for s in loaded.sources if s.enabled)
+    click.echo(f"{path}: {len(loaded.sources)} sources ({enabled} enabled), {len(loaded.errors)} problems")
+    if loaded.errors:
+        sys.exit(EXIT_USAGE)
+
+
+@main.command("sample-web")
+@click.option("--port", type=int, default=8700, show_default=True,
+              help="Base port: outlet k of the sample web listens on PORT + k.")
+@click.option("--write-sources", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a sources file pointing at this instance.")
+def sample_web_cmd(port: int, write_sources: Path | None) -> None:
+    """Serve the bundled sample web (fake Moroccan outlets) on 127.0.0.1, in the foreground."""
+    from ingest.sampleweb import SampleWeb
+
+    web = SampleWeb(base_port=port)
+    if write_sources:
+        web.start()
+        write_sources.write_text(web.sources_yaml(), encoding="utf-8")
+        click.echo(f"sources written to {write_sources}", err=True)
+    web.serve_forever()
+
+
+@main.command("extract")
+@click.argument("target")
+@click.option("--source", "source_name", help="Use this source's time zone and languages.")
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SOURCES,
+              show_default=True)
+def extract_cmd(target: str, source_name: str | None, sources_path: Path) -> None:
+    """Print what would be stored for one page (URL or local HTML file), for debugging a source."""
+    from ingest.extract import extract
+    from ingest.records import Article, FetchedPage
+
+    timezone, languages = "Africa/Casablanca", ("ar", "fr", "en")
+    if source_name:
+        source = next((s for s in _load_sources(sources_path).sources if s.name == source_name), None)
+        if source is None:
+            raise click.UsageError(f"unknown source {source_name!r}")
+        timezone, languages = source.timezone, tuple(source.languages)
+    url, body, headers = _read_target(target)
+    page = FetchedPage(url, url, 200, headers, body, source_name or "cli", datetime.now(UTC))
+    result = extract(page, timezone=timezone, languages=languages)
+    if isinstance(result, Article):
+        meta = {k: getattr(result, k) for k in ("url", "title", "published_at", "updated_at", "language",
+                                               "author", "section", "image_url", "method")}
+        click.echo(json.dumps(meta, ensure_ascii=False, indent=2, default=str))
+        click.echo("\n" + result.text)
+    else:
+        click.echo(f"rejected: {result.reason}: {result.detail}", err=True)
+        sys.exit(EXIT_PARTIAL)
+
+
+def _read_target(target: str) -> tuple[str, bytes, dict[str, str]]:
+    if target.startswith(("http://", "https://")):
+        import urllib.request
+
+        request = urllib.request.Request(target, headers={"User-Agent": Settings().user_agent})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (user-given URL)
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            return response.geturl(), response.read(), headers
+    path = Path(target)
+    if not path.is_file():
+        raise click.BadParameter(f"{target!r} is neither an http(s) URL nor a file")
+    return path.resolve().as_uri(), path.read_bytes(), {"content-type": "text/html"}
+
+
+if __name__ == "__main__":
+    main()

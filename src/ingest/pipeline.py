@@ -1,0 +1,262 @@
+"""The ingest pipeline: fetched pages in, stored stories out.
+
+    crawler --accept(page)--> extraction pool (processes) --Article--> writer thread
+                                                               |-- normalise, fingerprint
+                                                               |-- dedup placement
+                                                               '-- one transaction per batch
+
+The crawler thread only queues work: extraction runs in worker processes (it is ~85% of the CPU
+an article costs), and a single writer thread owns every store write, batching them into
+transactions. A batch that fails is retried one item per transaction, so one bad row is
+reported and skipped without losing its neighbours. A crash loses at most the uncommitted batch;
+those URLs are not yet known to the frontier, so the next run fetches them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ingest.config import Source
+from ingest.dedup import Deduplicator, signature_bytes
+from ingest.extract import extract
+from ingest.normalize import normalize
+from ingest.records import Article, FetchedPage, Rejection, RunStats
+from ingest.store.db import upsert, write_transaction
+from ingest.store.frontier import record_fetch_state
+from ingest.store.models import CopyRow, SourceRow
+
+log = logging.getLogger(__name__)
+
+_BATCH_SIZE = 200
+_BATCH_SECONDS = 0.5
+_CLOSE = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """An extraction result travelling from the pool to the writer, with the page facts it needs."""
+
+    result: Article | Rejection
+    status: int
+    fetched_at: datetime
+
+
+def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str]) -> Extracted:
+    """Run in a worker process: never raises, so one bad page cannot break the pool."""
+    try:
+        result = extract(page, timezone=timezone, languages=languages)
+    except Exception as exc:  # a page that crashes the extractor is a bad page, not a bad run
+        log.exception("extraction crashed on %s", page.url)
+        result = Rejection(page.url, page.source, "extract-crashed", f"{type(exc).__name__}: {exc}")
+    return Extracted(result, page.status, page.fetched_at)
+
+
+def ensure_sources(engine: Engine, sources: Sequence[Source]) -> dict[str, int]:
+    """Register the sources in the store; returns name -> id."""
+    rows = [{"name": s.name, "title": s.title, "homepage": s.homepage} for s in sources]
+    with write_transaction(engine) as session:
+        upsert(
+            session,
+            SourceRow.__table__,
+            [{**r, "consecutive_failed_runs": 0, "healthy": True} for r in rows],
+            ["name"],
+            lambda ex: {"title": ex.title, "homepage": ex.homepage},
+        )
+        return dict(session.execute(select(SourceRow.name, SourceRow.id)).tuples().all())
+
+
+class ArticleWriter:
+    """Stores articles and places them into stories; one call = one transaction's worth of work."""
+
+    def __init__(self, source_ids: dict[str, int], dedup: Deduplicator, stats: RunStats) -> None:
+        self.source_ids = source_ids
+        self.dedup = dedup
+        self.stats = stats
+
+    def write(self, session: Session, item: Extracted) -> None:
+        result = item.result
+        if isinstance(result, Rejection):
+            self._reject(session, result, item)
+        else:
+            self._store(session, result)
+
+    def _reject(self, session: Session, rejection: Rejection, item: Extracted) -> None:
+        self.stats.error(rejection.reason)
+        row = {
+            "url": rejection.url,
+            "source": rejection.source,
+            "kind": "article",
+            "last_fetched_at": item.fetched_at,
+            "status": item.status if item.status >= 400 else 200,
+            "etag": None,
+            "last_modified": None,
+            "content_hash": None,
+            "failures": 1,
+            "error": f"{rejection.reason}: {rejection.detail}"[:500],
+        }
+        record_fetch_state(session, [row])
+
+    def _store(self, session: Session, article: Article) -> None:
+        search_text = normalize(f"{article.title}\n{article.text}")
+        content_hash = hashlib.sha1(search_text.encode()).hexdigest()
+        existing = session.scalar(select(CopyRow).where(CopyRow.url == article.url))
+        if existing is not None and existing.content_hash == content_hash:
+            existing.fetched_at = article.fetched_at
+            self.stats.unchanged += 1
+            return
+        fp = self.dedup.fingerprint(article.text)
+        fields: dict[str, Any] = {
+            "source_id": self.source_ids[article.source],
+            "url": article.url,
+            "fetched_url": article.fetched_url or article.url,
+            "title": article.title,
+            "text": article.text,
+            "search_text": search_text,
+            "published_at": article.published_at,
+            "updated_at": article.updated_at,
+            "fetched_at": article.fetched_at,
+            "language": article.language,
+            "author": article.author,
+            "section": article.section,
+            "image_url": article.image_url,
+            "extraction_method": article.method,
+            "content_hash": content_hash,
+            "signature": signature_bytes(fp),
+            "token_count": fp.length,
+        }
+        if existing is None:
+            copy = CopyRow(**fields)
+            session.add(copy)
+            session.flush()
+        else:
+            # The text changed on re-fetch (a correction): re-evaluate its story membership.
+            self.dedup.detach(session, existing, article.fetched_at)
+            for key, value in fields.items():
+                setattr(existing, key, value)
+            copy = existing
+        self.stats.articles_extracted += 1
+        placement = self.dedup.place(session, copy, fp)
+        if placement.new_story:
+            self.stats.new_stories += 1
+        else:
+            self.stats.copies_linked += 1
+
+
+class Pipeline:
+    """The crawler's page sink (`ingest.crawl.PageSink`): extraction pool + single writer thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        sources: Sequence[Source],
+        *,
+        workers: int = 0,
+        dedup: Deduplicator | None = None,
+        on_progress: Callable[[RunStats], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sources = {s.name: s for s in sources}
+        self.stats = RunStats()
+        self._writer = ArticleWriter(ensure_sources(engine, sources), dedup or Deduplicator(), self.stats)
+        self._on_progress = on_progress
+        self._workers = workers or os.cpu_count() or 1
+        # forkserver: the crawler's reactor and threads must not be forked into workers.
+        context = multiprocessing.get_context("forkserver")
+        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        # Back-pressure: the crawler blocks when this many pages await extraction.
+        self._in_flight = threading.BoundedSemaphore(8 * self._workers)
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        self._thread.start()
+        self._failure: BaseException | None = None
+
+    # -- PageSink -----------------------------------------------------------------------------
+    def accept(self, page: FetchedPage) -> None:
+        self.stats.pages_fetched += 1
+        source = self.sources[page.source]
+        self._in_flight.acquire()
+        future = self._pool.submit(extract_page, page, source.timezone, tuple(source.languages))
+        future.add_done_callback(self._extracted)
+
+    def reject(self, rejection: Rejection) -> None:
+        self.stats.error(rejection.reason)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _extracted(self, future: Future[Extracted]) -> None:
+        self._in_flight.release()
+        try:
+            self._queue.put(future.result())
+        except Exception as exc:  # the worker process died (killed, out of memory)
+            log.error("extraction worker failed: %s", exc)
+            self.stats.error("extract-worker-died")
+
+    def close(self) -> RunStats:
+        """Wait for every queued page to be extracted and stored; return the run's counters."""
+        self._pool.shutdown(wait=True)
+        self._queue.put(_CLOSE)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self.stats
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                batch, closing = self._next_batch()
+                if batch:
+                    self._write_batch(batch)
+                    if self._on_progress:
+                        self._on_progress(self.stats)
+                if closing:
+                    return
+        except BaseException as exc:  # surfaced by close(): the store itself is failing
+            log.exception("writer stopped")
+            self._failure = exc
+
+    def _next_batch(self) -> tuple[list[Extracted], bool]:
+        batch: list[Extracted] = []
+        deadline = None
+        while len(batch) < _BATCH_SIZE:
+            try:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                break
+            if item is _CLOSE:
+                return batch, True
+            batch.append(item)
+            deadline = deadline or time.monotonic() + _BATCH_SECONDS
+        return batch, False
+
+    def _write_batch(self, batch: list[Extracted]) -> None:
+        snapshot = self.stats.copy()
+        try:
+            with write_transaction(self.engine) as session:
+                for item in batch:
+                    self._writer.write(session, item)
+            return
+        except Exception:
+            log.warning("a batch of %d failed; retrying one item per transaction", len(batch), exc_info=True)
+            self.stats.restore(snapshot)
+        for item in batch:
+            try:
+                with write_transaction(self.engine) as session:
+                    self._writer.write(session, item)
+            except Exception as exc:
+                url = getattr(item.result, "url", "?")
+                log.error("could not store %s: %s", url, exc)
+                self.stats.error("store-failed")

@@ -1,0 +1,152 @@
+"""Reading the canonical articles: one record per story, with every copy that ran it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, Select, and_, exists, func, select
+from sqlalchemy.orm import aliased
+
+from ingest.normalize import normalize
+from ingest.store.db import read_session
+from ingest.store.models import CopyRow, SourceRow, StoryRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    sources: tuple[str, ...] = ()
+    contains: str | None = None
+    min_sources: int = 1
+    limit: int | None = None
+    ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CopyView:
+    source: str
+    url: str
+    title: str
+    published_at: datetime | None
+    similarity: float | None
+    join_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    id: int
+    title: str
+    text: str
+    url: str
+    source: str
+    published_at: datetime | None
+    language: str | None
+    source_count: int
+    copy_count: int
+    sources: list[CopyView] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON record (`ingest query --format json|jsonl`)."""
+        data = asdict(self)
+        data["published_at"] = _iso(self.published_at)
+        data["sources"] = [
+            {
+                "source": c.source,
+                "url": c.url,
+                "title": c.title,
+                "published_at": _iso(c.published_at),
+                "similarity": None if c.similarity is None else round(c.similarity, 4),
+            }
+            for c in self.sources
+        ]
+        return data
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _story_query(f: StoryFilter) -> Select[Any]:
+    canonical = aliased(CopyRow)
+    published = func.coalesce(StoryRow.first_published_at, canonical.published_at)
+    stmt = (
+        select(StoryRow, canonical, SourceRow.name)
+        .join(canonical, canonical.id == StoryRow.canonical_copy_id)
+        .join(SourceRow, SourceRow.id == canonical.source_id)
+        .where(StoryRow.source_count >= f.min_sources)
+    )
+    if f.ids:
+        stmt = stmt.where(StoryRow.id.in_(f.ids))
+    if f.since:
+        stmt = stmt.where(published >= f.since)
+    if f.until:
+        stmt = stmt.where(published <= f.until)
+    member = aliased(CopyRow)
+    if f.sources:
+        src = aliased(SourceRow)
+        stmt = stmt.where(
+            exists().where(
+                and_(member.story_id == StoryRow.id, member.source_id == src.id, src.name.in_(f.sources))
+            )
+        )
+    if f.contains:
+        needle = f"%{_like_escape(normalize(f.contains))}%"
+        stmt = stmt.where(
+            exists().where(and_(member.story_id == StoryRow.id, member.search_text.like(needle, escape="\\")))
+        )
+    stmt = stmt.order_by(published.is_(None), published.desc(), StoryRow.id.desc())
+    if f.limit:
+        stmt = stmt.limit(f.limit)
+    return stmt
+
+
+def find_stories(engine: Engine, f: StoryFilter) -> list[StoryView]:
+    """Stories matching `f`, newest first, each with all its copies (canonical first)."""
+    with read_session(engine) as session:
+        rows = session.execute(_story_query(f)).all()
+        copies = _copies_of(session, [story.id for story, _c, _n in rows])
+        return [
+            StoryView(
+                id=story.id,
+                title=canon.title,
+                text=canon.text,
+                url=canon.url,
+                source=source_name,
+                published_at=story.first_published_at or canon.published_at,
+                language=canon.language,
+                source_count=story.source_count,
+                copy_count=story.copy_count,
+                sources=copies.get(story.id, []),
+            )
+            for story, canon, source_name in rows
+        ]
+
+
+def _copies_of(session: Any, story_ids: list[int]) -> dict[int, list[CopyView]]:
+    out: dict[int, list[CopyView]] = {}
+    for i in range(0, len(story_ids), 500):
+        chunk = story_ids[i : i + 500]
+        rows = session.execute(
+            select(CopyRow, SourceRow.name, StoryRow.canonical_copy_id)
+            .join(SourceRow, SourceRow.id == CopyRow.source_id)
+            .join(StoryRow, StoryRow.id == CopyRow.story_id)
+            .where(CopyRow.story_id.in_(chunk))
+        ).all()
+        for copy, name, _canonical_id in sorted(rows, key=_canonical_then_chronological):
+            view = CopyView(name, copy.url, copy.title, copy.published_at, copy.similarity, copy.join_reason)
+            out.setdefault(copy.story_id, []).append(view)
+    return out
+
+
+def _canonical_then_chronological(
+    row: Row[tuple[CopyRow, str, int | None]],
+) -> tuple[bool, bool, datetime, int]:
+    copy, _name, canonical_id = row
+    return (copy.id != canonical_id, copy.published_at is None, copy.published_at or copy.fetched_at, copy.id)

@@ -1,0 +1,1 @@
+"""Persistence: schema, engines and transactions, the crawler's URL memory."""

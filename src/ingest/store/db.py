@@ -1,0 +1,158 @@
+"""Engines, transactions and schema migrations for the store.
+
+SQLite (the embedded default) and PostgreSQL (production) behave alike here:
+- `write_transaction` serialises writers: SQLite through ``BEGIN IMMEDIATE``, PostgreSQL through a
+  transaction-scoped advisory lock. Dedup decisions read the index and write it in one step, so
+  two processes must never interleave there.
+- The schema is owned by the Alembic migrations in ``db/`` (shipped as ``ingest.migrations``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+# An arbitrary constant: the advisory lock that serialises dedup writers on PostgreSQL.
+_WRITER_LOCK = 0x1E57_0001
+
+
+class StoreError(Exception):
+    """The store cannot be used (unreachable, or its schema is not at the current revision)."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit transaction control."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, future=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, future=True, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so BEGIN happens where SQLAlchemy says.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("ingest_writer", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction holds the store's single-writer lock until commit."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(ingest_writer=True)
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITER_LOCK})
+            session = Session(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+            try:
+                yield session
+                session.flush()
+            finally:
+                session.close()
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def _alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("ingest.migrations")))
+    # ConfigParser interpolation: a password may hold '%'.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration (idempotent)."""
+    cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def pending_revision(engine: Engine) -> tuple[str | None, str]:
+    """(current revision of the store, head revision of the code)."""
+    script = ScriptDirectory.from_config(_alembic_config(str(engine.url)))
+    head = script.get_current_head() or ""
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the store at {engine.url!r}: {exc.orig}") from None
+    return current, head
+
+
+def open_store(url: str, *, auto_upgrade: bool = True) -> Engine:
+    """An engine on an up-to-date schema; upgrades it, or says clearly that it must be upgraded."""
+    engine = make_engine(url)
+    current, head = pending_revision(engine)
+    if current != head:
+        if not auto_upgrade:
+            raise StoreError(
+                f"the store is at schema revision {current or 'none'}, the code needs {head}: "
+                "run `ingest db upgrade`"
+            )
+        upgrade(engine)
+    return engine
+
+
+def upsert(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    set_: Callable[[Any], dict[str, Any]],
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET set_ on SQLite and PostgreSQL alike.
+
+    `set_` receives the statement's `excluded` row and returns column -> SQL expression, so the
+    caller decides how a conflict merges (e.g. keep the old ETag when a 304 brings none).
+    """
+    if not rows:
+        return
+    insert = _dialect_insert(session)
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_=set_(stmt.excluded) if callable(set_) else set_
+    )
+    session.execute(stmt, rows)
+
+
+def _dialect_insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert

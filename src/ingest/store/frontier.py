@@ -1,0 +1,135 @@
+"""The frontier kept in the store: which URLs to fetch again, and with which validators.
+
+Known article URLs are the stored copies themselves (`article_copies.url` / `fetched_url`): a
+copy is written in the same transaction that records its fetch, so a crash can never leave a URL
+"known" whose article was lost. Everything else (feeds, sitemaps, listings, refused or failed
+articles) lives in `fetch_state`, one row per URL. Lookups are by primary key or indexed column
+in bounded batches, so their cost does not grow with the size of the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, case, func, or_, select
+
+from ingest.frontier import FetchOutcome, Validators
+from ingest.store.db import read_session, upsert, write_transaction
+from ingest.store.models import CopyRow, FetchStateRow
+
+_BATCH = 500
+# A transient failure (5xx, 429, transport) is retried on later runs up to this many times in a
+# row, then only once a day; a permanent one (404, refused as not an article) is not retried.
+_TRANSIENT_RETRIES = 3
+_RETRY_AFTER_GIVING_UP = timedelta(days=1)
+
+
+def is_transient(status: int) -> bool:
+    return status == 0 or status in (408, 425, 429) or status >= 500
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), _BATCH):
+        yield items[i : i + _BATCH]
+
+
+class DbFrontier:
+    """`ingest.frontier.Frontier` on the store."""
+
+    def __init__(self, engine: Engine, *, recheck_window: timedelta, recheck_every: timedelta) -> None:
+        self.engine = engine
+        self.recheck_window = recheck_window
+        self.recheck_every = recheck_every
+
+    def unseen_articles(self, source: str, urls: Iterable[str], now: datetime) -> set[str]:
+        wanted = list(dict.fromkeys(urls))
+        skip: set[str] = set()
+        with read_session(self.engine) as session:
+            for chunk in _chunks(wanted):
+                skip |= self._known_copies(session, chunk, now)
+                skip |= self._settled_failures(session, chunk, now)
+        return set(wanted) - skip
+
+    def _known_copies(self, session: Any, urls: list[str], now: datetime) -> set[str]:
+        rows = session.execute(
+            select(CopyRow.url, CopyRow.fetched_url, CopyRow.published_at, CopyRow.fetched_at).where(
+                or_(CopyRow.url.in_(urls), CopyRow.fetched_url.in_(urls))
+            )
+        )
+        known: set[str] = set()
+        for url, fetched_url, published_at, fetched_at in rows:
+            # Recent articles get corrected: re-fetch them, but not on every run.
+            recent = published_at is not None and now - published_at < self.recheck_window
+            if not (recent and now - fetched_at >= self.recheck_every):
+                known.update((url, fetched_url))
+        return known
+
+    def _settled_failures(self, session: Any, urls: list[str], now: datetime) -> set[str]:
+        rows = session.execute(
+            select(
+                FetchStateRow.url, FetchStateRow.status, FetchStateRow.failures, FetchStateRow.last_fetched_at
+            )
+            .where(FetchStateRow.url.in_(urls))
+            .where(FetchStateRow.kind == "article")
+        )
+        settled: set[str] = set()
+        for url, status, failures, last in rows:
+            gave_up = failures >= _TRANSIENT_RETRIES and now - last < _RETRY_AFTER_GIVING_UP
+            if not is_transient(status) or gave_up:
+                settled.add(url)
+        return settled
+
+    def validators(self, url: str) -> Validators:
+        with read_session(self.engine) as session:
+            row = session.get(FetchStateRow, url)
+            if row is None or row.status >= 400 or row.status == 0:
+                return Validators()
+            return Validators(etag=row.etag, last_modified=row.last_modified)
+
+    def record(self, outcomes: Iterable[FetchOutcome]) -> None:
+        rows = [
+            _row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)
+        ]
+        if rows:
+            with write_transaction(self.engine) as session:
+                record_fetch_state(session, rows)
+
+
+def _row(o: FetchOutcome) -> dict[str, Any]:
+    failed = o.error is not None or o.status == 0 or o.status >= 400
+    return {
+        "url": o.url,
+        "source": o.source,
+        "kind": o.kind,
+        "last_fetched_at": o.fetched_at,
+        "status": o.status,
+        "etag": o.validators.etag,
+        "last_modified": o.validators.last_modified,
+        "content_hash": o.content_hash,
+        "failures": 1 if failed else 0,
+        "error": (o.error or "")[:500] or None,
+    }
+
+
+def record_fetch_state(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Upsert fetch-state rows inside the caller's transaction (last outcome per URL wins)."""
+    rows = list({r["url"]: r for r in rows}.values())
+    table = FetchStateRow.__table__
+
+    def merge(excluded: Any) -> dict[str, Any]:
+        return {
+            "source": excluded.source,
+            "kind": excluded.kind,
+            "last_fetched_at": excluded.last_fetched_at,
+            "status": excluded.status,
+            # A 304 carries no new validators: keep the ones we have.
+            "etag": func.coalesce(excluded.etag, table.c.etag),
+            "last_modified": func.coalesce(excluded.last_modified, table.c.last_modified),
+            "content_hash": func.coalesce(excluded.content_hash, table.c.content_hash),
+            "failures": case((excluded.failures == 0, 0), else_=table.c.failures + 1),
+            "error": excluded.error,
+        }
+
+    upsert(session, table, rows, ["url"], merge)

@@ -1,0 +1,161 @@
+"""The schema, SQLAlchemy 2.0 style. The same tables on SQLite and PostgreSQL.
+
+- `sources`: one row per configured outlet, with its health.
+- `article_copies`: every fetched article copy (one per canonical URL), with its fingerprint.
+- `stories`: one row per story: its elected canonical copy, first publication, source count.
+- `lsh_buckets`: the persistent MinHash LSH index: one (band key, copy) row per band.
+- `fetch_state`: the crawler's memory of non-article URLs and of failed fetches.
+- `crawl_runs`: one row per crawl run, with its statistics.
+The view `canonical_articles` (created by the migrations) joins each story with its canonical copy.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store UTC-aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class SourceRow(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    homepage: Mapped[str | None] = mapped_column(String(2000))
+    consecutive_failed_runs: Mapped[int] = mapped_column(Integer, default=0)
+    healthy: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_run_at: Mapped[datetime | None]
+
+
+class StoryRow(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # use_alter: stories and copies reference each other.
+    canonical_copy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("article_copies.id", use_alter=True, name="fk_stories_canonical_copy", ondelete="SET NULL")
+    )
+    first_published_at: Mapped[datetime | None]
+    source_count: Mapped[int] = mapped_column(Integer, default=0)
+    copy_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_stories_first_published_at", "first_published_at"),)
+
+
+class CopyRow(Base):
+    __tablename__ = "article_copies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)  # canonical article URL
+    fetched_url: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text)  # normalize(title + text), for --contains
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime]
+    language: Mapped[str | None] = mapped_column(String(8))
+    author: Mapped[str | None] = mapped_column(String(300))
+    section: Mapped[str | None] = mapped_column(String(300))
+    image_url: Mapped[str | None] = mapped_column(String(2000))
+    extraction_method: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(40))  # sha1 of the normalised text
+    signature: Mapped[bytes] = mapped_column(LargeBinary)  # MinHash hash values
+    token_count: Mapped[int] = mapped_column(Integer)
+    similarity: Mapped[float | None] = mapped_column(Float)  # to the canonical copy when it joined
+    join_reason: Mapped[str | None] = mapped_column(Text)  # why it joined (or founded) its story
+
+    __table_args__ = (
+        Index("ix_article_copies_fetched_url", "fetched_url"),
+        Index("ix_article_copies_source_published", "source_id", "published_at"),
+    )
+
+
+class BucketRow(Base):
+    __tablename__ = "lsh_buckets"
+
+    # The band index is folded into the band hash, so one column serves every band.
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    copy_id: Mapped[int] = mapped_column(
+        ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index("ix_lsh_buckets_copy_id", "copy_id"),)
+
+
+class FetchStateRow(Base):
+    __tablename__ = "fetch_state"
+
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    last_fetched_at: Mapped[datetime]
+    status: Mapped[int] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    content_hash: Mapped[str | None] = mapped_column(String(40))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class RunRow(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # running, ok, partial, failed, timed-out, interrupted
+    sources: Mapped[str] = mapped_column(Text)  # comma-separated names
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    articles_extracted: Mapped[int] = mapped_column(Integer, default=0)
+    new_stories: Mapped[int] = mapped_column(Integer, default=0)
+    copies_linked: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per-source reports, window
+
+    __table_args__ = (Index("ix_crawl_runs_started_at", "started_at"),)

@@ -1,0 +1,70 @@
+"""Crawl runs as rows: opened when a run starts, closed with its outcome and statistics."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from ingest.records import RunStats
+from ingest.store.db import read_session, write_transaction
+from ingest.store.models import RunRow, SourceRow
+
+# After this many consecutive runs in which a source yielded nothing but errors, it is unhealthy.
+UNHEALTHY_AFTER = 3
+
+
+def start_run(engine: Engine, sources: Sequence[str], detail: dict[str, Any]) -> int:
+    with write_transaction(engine) as session:
+        row = RunRow(
+            started_at=datetime.now(UTC),
+            outcome="running",
+            sources=",".join(sources),
+            errors={},
+            detail={**detail, "host": socket.gethostname(), "pid": os.getpid()},
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def finish_run(engine: Engine, run_id: int, outcome: str, stats: RunStats, detail: dict[str, Any]) -> None:
+    with write_transaction(engine) as session:
+        row = session.get(RunRow, run_id)
+        assert row is not None
+        row.finished_at = datetime.now(UTC)
+        row.outcome = outcome
+        row.pages_fetched = stats.pages_fetched
+        row.articles_extracted = stats.articles_extracted
+        row.new_stories = stats.new_stories
+        row.copies_linked = stats.copies_linked
+        row.errors = dict(stats.errors)
+        row.detail = {**(row.detail or {}), **detail}
+
+
+def record_source_health(engine: Engine, failed: dict[str, bool]) -> list[str]:
+    """Count consecutive failed runs per source; returns the sources that just became unhealthy."""
+    now = datetime.now(UTC)
+    newly_unhealthy: list[str] = []
+    with write_transaction(engine) as session:
+        rows = session.scalars(select(SourceRow).where(SourceRow.name.in_(list(failed)))).all()
+        for row in rows:
+            row.last_run_at = now
+            row.consecutive_failed_runs = row.consecutive_failed_runs + 1 if failed[row.name] else 0
+            healthy = row.consecutive_failed_runs < UNHEALTHY_AFTER
+            if row.healthy and not healthy:
+                newly_unhealthy.append(row.name)
+            row.healthy = healthy
+    return newly_unhealthy
+
+
+def recent_runs(engine: Engine, source: str | None = None, limit: int = 20) -> list[RunRow]:
+    with read_session(engine) as session:
+        stmt = select(RunRow).order_by(RunRow.started_at.desc()).limit(limit)
+        if source:
+            stmt = stmt.where(RunRow.sources.contains(source))
+        return list(session.scalars(stmt).all())
