@@ -69,6 +69,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("url"),
     )
     op.create_table(
+        "leases",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
         "sources",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -169,6 +177,7 @@ def downgrade() -> None:
 
     op.drop_table("stories")
     op.drop_table("sources")
+    op.drop_table("leases")
     op.drop_table("fetch_state")
     with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_crawl_runs_started_at")

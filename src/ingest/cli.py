@@ -122,10 +122,20 @@ def _load_sources(path: Path) -> SourcesFile:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--log-level", default="WARNING", show_default=True, envvar="INGEST_LOG_LEVEL",
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]),
-              help="json: one JSON object per line, for log collectors.")
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    envvar="INGEST_LOG_LEVEL",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.option(
+    "--log-format",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "json"]),
+    help="json: one JSON object per line, for log collectors.",
+)
 @click.version_option(package_name="ingest")
 @click.pass_context
 def main(ctx: click.Context, log_level: str, log_format: str) -> None:
@@ -142,6 +152,7 @@ def main(ctx: click.Context, log_level: str, log_format: str) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["log_level"] = log_level.upper()
+    ctx.obj["log_format"] = log_format
     _setup_logging(log_level, log_format)
 
 
@@ -169,19 +180,43 @@ class _Progress:
 
 
 @main.command("run-once")
-@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_SOURCES, show_default=True, envvar="INGEST_SOURCES", help="The sources file.")
-@click.option("--source", "names", multiple=True, metavar="NAME",
-              help="Crawl only this source (repeatable); may name a disabled source.")
-@click.option("--since", help="Backfill from this date (YYYY-MM-DD or ISO 8601) through sitemaps and listings.")
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SOURCES,
+    show_default=True,
+    envvar="INGEST_SOURCES",
+    help="The sources file.",
+)
+@click.option(
+    "--source",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Crawl only this source (repeatable); may name a disabled source.",
+)
+@click.option(
+    "--since", help="Backfill from this date (YYYY-MM-DD or ISO 8601) through sitemaps and listings."
+)
 @click.option("--until", help="Backfill up to this date (inclusive).")
 @click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
-@click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
+@click.option(
+    "--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal)."
+)
 @store_options
 @click.pass_context
-def run_once_cmd(ctx: click.Context, sources_path: Path, names: tuple[str, ...], since: str | None,
-                 until: str | None, workers: int | None, progress: bool | None, database_url: str | None,
-                 data_dir: Path | None) -> None:
+def run_once_cmd(
+    ctx: click.Context,
+    sources_path: Path,
+    names: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    workers: int | None,
+    progress: bool | None,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
     """Crawl the configured outlets now, then print a summary.
 
     A normal run fetches only what is new (feeds, sitemaps, first listing pages; known URLs are
@@ -205,8 +240,9 @@ def run_once_cmd(ctx: click.Context, sources_path: Path, names: tuple[str, ...],
         window = CrawlWindow(_parse_date(since), _parse_date(until, end=True))
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     with _store(settings) as engine:
-        result = run_once(engine, sources, settings, window=window, on_progress=bar,
-                          log_level=ctx.obj["log_level"])
+        result = run_once(
+            engine, sources, settings, window=window, on_progress=bar, log_level=ctx.obj["log_level"]
+        )
     bar.done()
     _print_summary(result)
     if result.outcome == "failed":
@@ -242,18 +278,41 @@ def _print_summary(result: Any) -> None:
 @main.command("query")
 @click.option("--since", help="Stories first published on or after this date (YYYY-MM-DD or ISO 8601).")
 @click.option("--until", help="... and on or before this date (inclusive).")
-@click.option("--source", "sources", multiple=True, metavar="NAME", help="Stories run by this outlet (repeatable).")
-@click.option("--contains", metavar="TEXT",
-              help="Stories whose text contains TEXT after Arabic normalisation (hamza, yaa, diacritics...).")
-@click.option("--min-sources", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Stories run by at least N outlets.")
+@click.option(
+    "--source", "sources", multiple=True, metavar="NAME", help="Stories run by this outlet (repeatable)."
+)
+@click.option(
+    "--contains",
+    metavar="TEXT",
+    help="Stories whose text contains TEXT after Arabic normalisation (hamza, yaa, diacritics...).",
+)
+@click.option(
+    "--min-sources",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Stories run by at least N outlets.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N stories.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
 @store_options
-def query_cmd(since: str | None, until: str | None, sources: tuple[str, ...], contains: str | None,
-              min_sources: int, limit: int | None, fmt: str, database_url: str | None,
-              data_dir: Path | None) -> None:
+def query_cmd(
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    contains: str | None,
+    min_sources: int,
+    limit: int | None,
+    fmt: str,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
     """Read the canonical articles, newest first.
 
     json/jsonl records: id, title, text, published_at (UTC, ISO 8601), url (of the canonical copy),
@@ -280,13 +339,23 @@ def _emit(stories: list[Any], fmt: str) -> None:
         writer.writerow(["id", "published_at", "source_count", "title", "url", "sources"])
         for s in stories:
             data = s.as_json()
-            writer.writerow([s.id, data["published_at"], s.source_count, s.title, s.url,
-                             " ".join(c["url"] for c in data["sources"])])
+            writer.writerow(
+                [
+                    s.id,
+                    data["published_at"],
+                    s.source_count,
+                    s.title,
+                    s.url,
+                    " ".join(c["url"] for c in data["sources"]),
+                ]
+            )
         click.echo(buf.getvalue(), nl=False)
     else:
         for s in stories:
             when = s.published_at.strftime("%Y-%m-%d %H:%M") if s.published_at else "undated"
-            click.echo(f"#{s.id}  {when}  [{s.source_count} source{'s' if s.source_count != 1 else ''}]  {s.title}")
+            click.echo(
+                f"#{s.id}  {when}  [{s.source_count} source{'s' if s.source_count != 1 else ''}]  {s.title}"
+            )
             for c in s.sources:
                 click.echo(f"      {c.source:<14} {c.url}")
         click.echo(f"{len(stories)} stories", err=True)
@@ -316,6 +385,173 @@ def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> 
 # -- operations ------------------------------------------------------------------------------------
 
 
+@main.command("worker")
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SOURCES,
+    show_default=True,
+    envvar="INGEST_SOURCES",
+    help="The sources file.",
+)
+@click.option("--once", is_flag=True, help="Crawl every source that is due now, then exit.")
+@click.option(
+    "--max-concurrent",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    envvar="INGEST_MAX_CONCURRENT",
+    help="Crawls this worker runs at the same time.",
+)
+@click.option(
+    "--crawl-timeout",
+    default="30m",
+    show_default=True,
+    envvar="INGEST_CRAWL_TIMEOUT",
+    help="Wall-clock limit of one crawl; past it the crawl is stopped and recorded as timed out.",
+)
+@click.option(
+    "--grace",
+    default="60s",
+    show_default=True,
+    envvar="INGEST_GRACE",
+    help="On SIGTERM/SIGINT, how long running crawls may take to finish before they are stopped.",
+)
+@click.option(
+    "--metrics-port",
+    type=int,
+    envvar="INGEST_METRICS_PORT",
+    help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
+)
+@store_options
+@click.pass_context
+def worker_cmd(
+    ctx: click.Context,
+    sources_path: Path,
+    once: bool,
+    max_concurrent: int,
+    crawl_timeout: str,
+    grace: str,
+    metrics_port: int | None,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Keep the store fresh: crawl each enabled source on its schedule, until stopped.
+
+    Each crawl runs in its own process with a wall-clock limit. Several workers may share one
+    PostgreSQL store: a lease in the database lets only one of them crawl a source at a time.
+    SIGTERM/SIGINT: finish running crawls (within --grace), then exit 0. SIGHUP: re-read the
+    sources file. Config problems at start are fatal (exit 2), with file and line.
+    """
+    from ingest.config import parse_duration
+    from ingest.telemetry import Metrics
+    from ingest.worker import Worker, WorkerOptions
+
+    settings = _settings(database_url, data_dir)
+    loaded = _load_sources(sources_path)
+    if loaded.errors:
+        sys.exit(EXIT_USAGE)
+    try:
+        opts = WorkerOptions(
+            sources_path.resolve(),
+            settings.resolved_database_url,
+            parse_duration(crawl_timeout),
+            parse_duration(grace),
+            max_concurrent,
+            ctx.obj["log_format"],
+            ctx.obj["log_level"],
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    with _store(settings) as engine:
+        worker = Worker(engine, opts, lambda: load_sources(sources_path), Metrics(metrics_port))
+        sys.exit(worker.run_due_once() if once else worker.run_forever())
+
+
+@main.command("status")
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SOURCES,
+    show_default=True,
+    envvar="INGEST_SOURCES",
+    help="The sources file.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@store_options
+def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir: Path | None) -> None:
+    """Per source: last run and its outcome, next run, recent error rate, stored copies, health.
+
+    A source whose recent runs fetched no article at all is flagged: its template, feed or
+    sitemap probably changed. Exit code 3 when any enabled source needs attention.
+    """
+    from ingest.status import source_statuses
+
+    loaded = _load_sources(sources_path)
+    with _store(_settings(database_url, data_dir)) as engine:
+        statuses = source_statuses(engine, loaded.sources)
+    if fmt == "json":
+        click.echo(json.dumps([{**vars(s), "warning": s.warning} for s in statuses], default=str, indent=2))
+    else:
+        click.echo(
+            f"{'source':<16} {'last run':<17} {'outcome':<11} {'next run':<17} {'errors':>6} {'copies':>7}"
+        )
+        for s in statuses:
+            click.echo(
+                f"{s.name:<16} {_when(s.last_run_at):<17} {s.last_outcome or '-':<11} "
+                f"{_when(s.next_run_at) if s.enabled else 'disabled':<17} "
+                f"{'-' if s.error_rate is None else f'{s.error_rate:.0%}':>6} {s.copies:>7}"
+                + (f"  crawling now ({s.crawling_now})" if s.crawling_now else "")
+            )
+            if s.warning:
+                click.echo(f"{'':<16} ! {s.warning}")
+    if any(s.warning for s in statuses if s.enabled):
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command("runs")
+@click.option("--source", help="Only runs that crawled this source.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@store_options
+def runs_cmd(
+    source: str | None, limit: int, fmt: str, database_url: str | None, data_dir: Path | None
+) -> None:
+    """Crawl run history, newest first: outcome, counters and errors by kind."""
+    from ingest.store.runs import recent_runs
+
+    with _store(_settings(database_url, data_dir)) as engine:
+        runs = recent_runs(engine, source, limit)
+    if fmt == "json":
+        keys = (
+            "id",
+            "started_at",
+            "finished_at",
+            "outcome",
+            "sources",
+            "pages_fetched",
+            "articles_extracted",
+            "new_stories",
+            "copies_linked",
+            "errors",
+        )
+        click.echo(json.dumps([{k: getattr(r, k) for k in keys} for r in runs], default=str, indent=2))
+        return
+    for r in runs:
+        errors = ", ".join(f"{k} {v}" for k, v in sorted((r.errors or {}).items())) or "-"
+        click.echo(
+            f"#{r.id:<5} {_when(r.started_at)}  {r.outcome:<11} {r.sources[:40]:<40} "
+            f"pages {r.pages_fetched:<5} articles {r.articles_extracted:<5} new {r.new_stories:<4} "
+            f"linked {r.copies_linked:<4} errors: {errors}"
+        )
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
 @main.group("db")
 def db_group() -> None:
     """Schema migrations of the store."""
@@ -335,7 +571,9 @@ def db_upgrade_cmd(database_url: str | None, data_dir: Path | None) -> None:
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_STORE)
-    click.echo(f"schema at {head}" + (f" (was {before or 'empty'})" if before != head else " (already current)"))
+    click.echo(
+        f"schema at {head}" + (f" (was {before or 'empty'})" if before != head else " (already current)")
+    )
 
 
 @main.command("check-config")
@@ -350,10 +588,18 @@ def check_config_cmd(path: Path) -> None:
 
 
 @main.command("sample-web")
-@click.option("--port", type=int, default=8700, show_default=True,
-              help="Base port: outlet k of the sample web listens on PORT + k.")
-@click.option("--write-sources", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a sources file pointing at this instance.")
+@click.option(
+    "--port",
+    type=int,
+    default=8700,
+    show_default=True,
+    help="Base port: outlet k of the sample web listens on PORT + k.",
+)
+@click.option(
+    "--write-sources",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a sources file pointing at this instance.",
+)
 def sample_web_cmd(port: int, write_sources: Path | None) -> None:
     """Serve the bundled sample web (fake Moroccan outlets) on 127.0.0.1, in the foreground."""
     from ingest.sampleweb import SampleWeb
@@ -369,8 +615,13 @@ def sample_web_cmd(port: int, write_sources: Path | None) -> None:
 @main.command("extract")
 @click.argument("target")
 @click.option("--source", "source_name", help="Use this source's time zone and languages.")
-@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SOURCES,
-              show_default=True)
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SOURCES,
+    show_default=True,
+)
 def extract_cmd(target: str, source_name: str | None, sources_path: Path) -> None:
     """Print what would be stored for one page (URL or local HTML file), for debugging a source."""
     from ingest.extract import extract
@@ -386,8 +637,20 @@ def extract_cmd(target: str, source_name: str | None, sources_path: Path) -> Non
     page = FetchedPage(url, url, 200, headers, body, source_name or "cli", datetime.now(UTC))
     result = extract(page, timezone=timezone, languages=languages)
     if isinstance(result, Article):
-        meta = {k: getattr(result, k) for k in ("url", "title", "published_at", "updated_at", "language",
-                                               "author", "section", "image_url", "method")}
+        meta = {
+            k: getattr(result, k)
+            for k in (
+                "url",
+                "title",
+                "published_at",
+                "updated_at",
+                "language",
+                "author",
+                "section",
+                "image_url",
+                "method",
+            )
+        }
         click.echo(json.dumps(meta, ensure_ascii=False, indent=2, default=str))
         click.echo("\n" + result.text)
     else:
@@ -400,7 +663,7 @@ def _read_target(target: str) -> tuple[str, bytes, dict[str, str]]:
         import urllib.request
 
         request = urllib.request.Request(target, headers={"User-Agent": Settings().user_agent})
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (user-given URL)
+        with urllib.request.urlopen(request, timeout=30) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             return response.geturl(), response.read(), headers
     path = Path(target)

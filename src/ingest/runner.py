@@ -47,10 +47,12 @@ def run_once(
     window: CrawlWindow | None = None,
     on_progress: Callable[[RunStats], None] | None = None,
     log_level: str = "WARNING",
+    run_id: int | None = None,
 ) -> RunResult:
+    """Crawl `sources` once; `run_id` continues a run row opened by the worker."""
     names = [s.name for s in sources]
-    detail = {"window": _window_detail(window)}
-    run_id = start_run(engine, names, detail)
+    if run_id is None:
+        run_id = start_run(engine, names, {"window": _window_detail(window)})
     log.info("run %d started: %s", run_id, ", ".join(names))
     pipeline = Pipeline(engine, sources, workers=settings.extract_workers, on_progress=on_progress)
     frontier = DbFrontier(

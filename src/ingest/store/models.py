@@ -6,6 +6,7 @@
 - `lsh_buckets`: the persistent MinHash LSH index: one (band key, copy) row per band.
 - `fetch_state`: the crawler's memory of non-article URLs and of failed fetches.
 - `crawl_runs`: one row per crawl run, with its statistics.
+- `leases`: which worker may crawl a source now (expires if its holder dies).
 The view `canonical_articles` (created by the migrations) joins each story with its canonical copy.
 """
 
@@ -141,6 +142,17 @@ class FetchStateRow(Base):
     content_hash: Mapped[str | None] = mapped_column(String(40))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class LeaseRow(Base):
+    """Who may crawl a source right now: a row per source, held until `expires_at` unless renewed."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class RunRow(Base):

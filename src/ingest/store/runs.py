@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, or_, select
 
 from ingest.records import RunStats
 from ingest.store.db import read_session, write_transaction
@@ -66,5 +66,24 @@ def recent_runs(engine: Engine, source: str | None = None, limit: int = 20) -> l
     with read_session(engine) as session:
         stmt = select(RunRow).order_by(RunRow.started_at.desc()).limit(limit)
         if source:
-            stmt = stmt.where(RunRow.sources.contains(source))
+            stmt = stmt.where(_names(source))
         return list(session.scalars(stmt).all())
+
+
+def last_runs(engine: Engine, sources: Sequence[str]) -> dict[str, RunRow]:
+    """The most recent run of each named source (runs of several sources count for each)."""
+    found: dict[str, RunRow] = {}
+    with read_session(engine) as session:
+        for name in sources:
+            row = session.scalars(
+                select(RunRow).where(_names(name)).order_by(RunRow.started_at.desc()).limit(1)
+            ).first()
+            if row is not None:
+                found[name] = row
+    return found
+
+
+def _names(name: str) -> ColumnElement[bool]:
+    """Runs whose comma-separated `sources` include `name` exactly."""
+    col = RunRow.sources
+    return or_(col == name, col.like(f"{name},%"), col.like(f"%,{name}"), col.like(f"%,{name},%"))

@@ -1,0 +1,102 @@
+"""What `ingest status` tells an operator about each source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from ingest.config import Source
+from ingest.schedule import trigger_for
+from ingest.store.db import read_session
+from ingest.store.leases import holder_of
+from ingest.store.models import CopyRow, RunRow, SourceRow
+from ingest.store.runs import recent_runs
+
+_WINDOW = 10  # runs considered for the error rate and the zero-article streak
+_ZERO_STREAK = 3
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    enabled: bool
+    healthy: bool
+    last_run_at: datetime | None
+    last_outcome: str | None
+    next_run_at: datetime | None
+    error_rate: float | None  # failed or timed-out runs among the last _WINDOW
+    zero_article_runs: int  # consecutive recent runs that fetched no article page and knew none
+    copies: int
+    crawling_now: str | None  # lease holder, when a worker is crawling it
+
+    @property
+    def warning(self) -> str | None:
+        if not self.healthy:
+            return "unhealthy: several failed runs in a row"
+        if self.zero_article_runs >= _ZERO_STREAK:
+            n = self.zero_article_runs
+            return f"no articles for {n} runs: its template, feed or sitemap probably changed"
+        return None
+
+
+def _report_of(run: RunRow, name: str) -> dict[str, Any]:
+    for report in (run.detail or {}).get("sources", []):
+        if report.get("source") == name:
+            return dict(report)
+    return {}
+
+
+def _zero_streak(runs: list[RunRow], name: str) -> int:
+    streak = 0
+    for run in runs:
+        if run.outcome == "running":
+            continue
+        report = _report_of(run, name)
+        if report.get("pages", 0) or report.get("skipped_known", 0) or report.get("not_modified", 0):
+            break
+        streak += 1
+    return streak
+
+
+def source_statuses(engine: Engine, sources: list[Source]) -> list[SourceStatus]:
+    with read_session(engine) as session:
+        health = {r.name: r for r in session.scalars(select(SourceRow)).all()}
+        copies = dict(
+            session.execute(
+                select(SourceRow.name, func.count(CopyRow.id))
+                .join(CopyRow, CopyRow.source_id == SourceRow.id)
+                .group_by(SourceRow.name)
+            )
+            .tuples()
+            .all()
+        )
+    out = []
+    for source in sources:
+        runs = recent_runs(engine, source.name, limit=_WINDOW)
+        finished = [r for r in runs if r.outcome != "running"]
+        last = runs[0] if runs else None
+        nxt = None
+        if source.enabled:
+            after = last.started_at if last else None
+            nxt = trigger_for(source).get_next_fire_time(None, after or datetime.now(UTC)) if after else None
+        row = health.get(source.name)
+        out.append(
+            SourceStatus(
+                name=source.name,
+                enabled=source.enabled,
+                healthy=row.healthy if row else True,
+                last_run_at=last.started_at if last else None,
+                last_outcome=last.outcome if last else None,
+                next_run_at=nxt,
+                error_rate=(sum(r.outcome in ("failed", "timed-out") for r in finished) / len(finished))
+                if finished
+                else None,
+                zero_article_runs=_zero_streak(runs, source.name),
+                copies=copies.get(source.name, 0),
+                crawling_now=holder_of(engine, f"source:{source.name}"),
+            )
+        )
+    return out
