@@ -29,8 +29,24 @@ for i in range(10):
     _TRANSLATE[0x0660 + i] = str(i)  # Arabic-Indic
     _TRANSLATE[0x06F0 + i] = str(i)  # Extended (Persian) Arabic-Indic
 # Zero-width characters and bidi marks split or glue words invisibly.
-for cp in (0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067,
-           0x2068, 0x2069, 0xFEFF, 0x00AD):
+for cp in (
+    0x200B,
+    0x200C,
+    0x200D,
+    0x200E,
+    0x200F,
+    0x202A,
+    0x202B,
+    0x202C,
+    0x202D,
+    0x202E,
+    0x2066,
+    0x2067,
+    0x2068,
+    0x2069,
+    0xFEFF,
+    0x00AD,
+):
     _TRANSLATE[cp] = None
 
 _NON_WORD = re.compile(r"[^\w]+|_+")

@@ -1,0 +1,409 @@
+"""Publication dates from news pages: structured metadata first, then the visible Arabic/French text.
+
+Every function here is pure. Naive times are read in the outlet's time zone (Africa/Casablanca by
+default, whose offset moves around Ramadan, hence zoneinfo and never a fixed +01:00) and every
+result is an aware UTC datetime.
+
+Why not htmldate alone: on Arabic pages it does not know Moroccan/Mashriq/Maghreb month names nor
+Arabic-Indic digits, and its "original date" guess often lands on the listing dates of sidebars.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lxml.html import HtmlElement
+
+DEFAULT_TZ = "Africa/Casablanca"
+_MIN_YEAR = 1995  # the Moroccan online press starts around here; older "dates" are noise
+
+# Folding: the same letters normalize.py folds (hamza seats, yaa, taa marbuta, digits, tatweel,
+# diacritics), but length-free and without touching punctuation, so regexes keep their separators.
+_FOLD: dict[int, str | None] = {ord(c): "ا" for c in "أإآٱ"}
+_FOLD.update({ord("ى"): "ي", ord("ة"): "ه", ord("ـ"): None})
+_FOLD.update({cp: None for cp in range(0x064B, 0x0653)})
+_FOLD.update({0x0660 + i: str(i) for i in range(10)})
+_FOLD.update({0x06F0 + i: str(i) for i in range(10)})
+_FOLD.update({cp: None for cp in (0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x061C)})
+_FOLD[0x00A0] = " "
+
+
+_DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
+
+
+def fold(text: str) -> str:
+    """Lower-case, fold Arabic spelling variants and digits; keep punctuation."""
+    return text.translate(_FOLD).lower()
+
+
+_MONTHS_RAW: dict[int, tuple[str, ...]] = {
+    1: ("يناير", "كانون الثاني", "جانفي", "janvier", "janv", "january", "jan"),
+    2: ("فبراير", "شباط", "فيفري", "février", "fevrier", "févr", "fevr", "february", "feb"),
+    3: ("مارس", "آذار", "mars", "march", "mar"),
+    4: ("أبريل", "ابريل", "نيسان", "أفريل", "افريل", "avril", "avr", "april", "apr"),
+    5: ("ماي", "مايو", "أيار", "mai", "may"),
+    6: ("يونيو", "يونيه", "حزيران", "جوان", "juin", "june", "jun"),
+    7: ("يوليوز", "يوليو", "تموز", "جويلية", "juillet", "juil", "july", "jul"),
+    8: ("غشت", "أغسطس", "اغسطس", "آب", "أوت", "اوت", "août", "aout", "august", "aug"),
+    9: ("شتنبر", "سبتمبر", "أيلول", "septembre", "sept", "september", "sep"),
+    10: ("أكتوبر", "اكتوبر", "تشرين الأول", "octobre", "oct", "october"),
+    11: ("نونبر", "نوفمبر", "تشرين الثاني", "novembre", "nov", "november"),
+    12: ("دجنبر", "ديسمبر", "كانون الأول", "décembre", "decembre", "déc", "dec", "december"),
+}
+MONTHS: dict[str, int] = {fold(name): num for num, names in _MONTHS_RAW.items() for name in names}
+# Longest first, so "كانون الثاني" wins over a shorter prefix and "juillet" over "juil".
+_MONTH_ALT = "|".join(re.escape(m) for m in sorted(MONTHS, key=len, reverse=True))
+
+_TIME = (
+    r"\s*(?:[-–—|,،/t]\s*)?(?:(?:علي\s+)?الساعه\s*|في\s+|à\s+|a\s+|at\s+)?"
+    r"(?P<hour>\d{1,2})\s*[:h]\s*(?P<minute>\d{2})?(?::(?P<second>\d{2}))?"
+    r"\s*(?P<ampm>صباحا|صباح|ص|مساءا|مساء|م|ليلا|ظهرا|am|pm|a\.m\.|p\.m\.)?(?![\w])"
+)
+_DAY_FIRST = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})(?:er|ère)?\s*(?:من\s+)?(?:شهر\s+)?(?P<month>{_MONTH_ALT})\.?"
+    rf"(?:\s*[/(]\s*(?:{_MONTH_ALT})\s*\)?)?\s*[,،]?\s*(?P<year>\d{{4}})(?!\d)(?:{_TIME})?",
+)
+_MONTH_FIRST = re.compile(  # English style, "May 16, 2025 10:45 am"
+    rf"(?<![\w])(?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}}),?\s+(?P<year>\d{{4}})(?!\d)(?:{_TIME})?",
+)
+_NUMERIC_DMY = re.compile(
+    rf"(?<!\d)(?P<day>\d{{1,2}})\s*[/.\-]\s*(?P<month>\d{{1,2}})\s*[/.\-]\s*(?P<year>\d{{4}})(?!\d)(?:{_TIME})?",
+)
+_NUMERIC_YMD = re.compile(
+    rf"(?<!\d)(?P<year>\d{{4}})\s*[/.\-]\s*(?P<month>\d{{1,2}})\s*[/.\-]\s*(?P<day>\d{{1,2}})(?!\d)(?:{_TIME})?",
+)
+_TEXT_PATTERNS = (_DAY_FIRST, _NUMERIC_DMY, _NUMERIC_YMD, _MONTH_FIRST)
+
+# Relative forms. Arabic has a dual ("ساعتين" = two hours) and bare singulars ("منذ ساعة").
+_AR_UNITS: tuple[tuple[str, str, str, str], ...] = (
+    # (singular, dual, plural, unit)
+    ("ثانيه", "ثانيتين", "ثوان|ثواني", "seconds"),
+    ("دقيقه", "دقيقتين", "دقائق|دقايق", "minutes"),
+    ("ساعه", "ساعتين", "ساعات", "hours"),
+    ("يوم", "يومين", "ايام", "days"),
+    ("اسبوع", "اسبوعين", "اسابيع", "weeks"),
+    ("شهر", "شهرين", "اشهر|شهور", "months"),
+)
+_AR_REL = re.compile(r"(?:منذ|قبل)\s+(?:(?P<n>\d+)\s+)?(?P<unit>[\u0621-\u064a]+)(?:\s+واحده?)?")
+_FR_EN_REL = re.compile(
+    r"(?:il y a|depuis)\s+(?P<n>\d+|une?|quelques)\s+(?P<unit>[a-zé]+)|"
+    r"(?P<n2>\d+|an?|one)\s+(?P<unit2>[a-z]+)\s+ago",
+)
+_LATIN_UNITS = {
+    "sec": "seconds",
+    "second": "seconds",
+    "seconde": "seconds",
+    "min": "minutes",
+    "minute": "minutes",
+    "mn": "minutes",
+    "h": "hours",
+    "heure": "hours",
+    "hour": "hours",
+    "hr": "hours",
+    "jour": "days",
+    "day": "days",
+    "semaine": "weeks",
+    "week": "weeks",
+    "mois": "months",
+    "month": "months",
+}
+
+
+def zone(tz: str | tzinfo | None) -> tzinfo:
+    if tz is None:
+        return ZoneInfo(DEFAULT_TZ)
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def to_utc(dt: datetime, tz: str | tzinfo | None = DEFAULT_TZ) -> datetime:
+    """Aware UTC datetime; a naive `dt` is a wall-clock time in `tz`."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=zone(tz))
+    return dt.astimezone(UTC)
+
+
+def _plausible(dt: datetime, now: datetime | None) -> datetime | None:
+    if dt.year < _MIN_YEAR:
+        return None
+    # A page may be a few hours "ahead" because of a wrong offset, not days.
+    if now is not None and dt > to_utc(now, UTC) + timedelta(days=1):
+        return None
+    return dt
+
+
+def parse_iso(
+    value: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None
+) -> datetime | None:
+    """ISO 8601 (with or without offset), RFC 2822, or one of the visible-text forms."""
+    value = value.strip().translate(_DIGITS)  # no lower-casing: fromisoformat wants "T" and "Z"
+    if not value:
+        return None
+    dt: datetime | None = None
+    try:
+        dt = datetime.fromisoformat(
+            value.replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", value) else value
+        )
+    except ValueError:
+        try:
+            dt = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return parse_text(value, tz, now)
+    return _plausible(to_utc(dt, tz), now)
+
+
+def _hour24(hour: int, ampm: str | None) -> int:
+    if not ampm:
+        return hour
+    evening = ampm in ("مساءا", "مساء", "م", "ليلا", "pm", "p.m.") or (ampm == "ظهرا" and hour < 6)
+    if evening and hour < 12:
+        return hour + 12
+    if not evening and hour == 12:
+        return 0
+    return hour
+
+
+def _from_match(m: re.Match[str], tz: str | tzinfo | None) -> datetime | None:
+    g = m.groupdict()
+    month_raw = g["month"]
+    month = int(month_raw) if month_raw.isdigit() else MONTHS.get(month_raw.rstrip("."), 0)
+    hour = int(g["hour"]) if g.get("hour") else 0
+    minute = int(g["minute"]) if g.get("minute") else 0
+    second = int(g["second"]) if g.get("second") else 0
+    try:
+        naive = datetime(int(g["year"]), month, int(g["day"]), _hour24(hour, g.get("ampm")), minute, second)
+    except ValueError:  # 31/02, 25:00, a phone number...
+        return None
+    return to_utc(naive, tz)
+
+
+def parse_text(
+    text: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None
+) -> datetime | None:
+    """The first absolute date (and time, if any) written in `text`, else a relative one ("منذ ساعتين")."""
+    folded = fold(text)
+    found = [(m.start(), m) for p in _TEXT_PATTERNS for m in p.finditer(folded)]
+    for _, m in sorted(found, key=lambda pair: pair[0]):
+        dt = _from_match(m, tz)
+        if dt is not None and _plausible(dt, now):
+            return dt
+    return parse_relative(folded, now) if now is not None else None
+
+
+def _ar_delta(n: str | None, unit: str) -> timedelta | None:
+    for singular, dual, plural, kind in _AR_UNITS:
+        if unit == dual:
+            return timedelta(**{_kind(kind): 2 * _scale(kind)})
+        if unit == singular or re.fullmatch(plural, unit):
+            count = int(n) if n else 1
+            return timedelta(**{_kind(kind): count * _scale(kind)})
+    return None
+
+
+def _kind(kind: str) -> str:
+    return "days" if kind == "months" else kind
+
+
+def _scale(kind: str) -> int:
+    return 30 if kind == "months" else 1  # a month is only ever approximate in "منذ شهرين"
+
+
+def _latin_delta(n: str, unit: str) -> timedelta | None:
+    count = int(n) if n.isdigit() else (3 if n == "quelques" else 1)
+    base = unit.rstrip("s")
+    kind = _LATIN_UNITS.get(base) or _LATIN_UNITS.get(base[:3])
+    if kind is None:
+        return None
+    return timedelta(**{_kind(kind): count * _scale(kind)})
+
+
+def parse_relative(text: str, now: datetime | None) -> datetime | None:
+    """'منذ 16 دقائق', 'منذ ساعتين', 'il y a 2 heures', '3 days ago': `now` minus that, in UTC."""
+    if now is None:
+        return None
+    folded = fold(text)
+    delta: timedelta | None = None
+    if m := _AR_REL.search(folded):
+        delta = _ar_delta(m["n"], m["unit"])
+    if delta is None and (m := _FR_EN_REL.search(folded)):
+        delta = _latin_delta(m["n"] or m["n2"], m["unit"] or m["unit2"])
+    return None if delta is None else to_utc(now, UTC) - delta
+
+
+# --- structured sources -------------------------------------------------------------------------
+
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "article.published",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "dcterms.date",
+    "date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "article_date_original",
+    "cxenseparse:recs:publishtime",
+)
+_UPDATED_META = (
+    "article:modified_time",
+    "og:updated_time",
+    "og:modified_time",
+    "datemodified",
+    "dcterms.modified",
+    "last-modified",
+    "lastmod",
+    "article.updated",
+)
+
+
+def _jsonld_value(nodes: Iterable[Mapping[str, Any]], key: str) -> str | None:
+    for node in nodes:
+        value = node.get(key)
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _meta_values(tree: HtmlElement) -> dict[str, str]:
+    """Lower-cased name/property/itemprop -> content, first occurrence wins."""
+    out: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        key = (
+            el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or ""
+        ).lower()
+        content = el.get("content")
+        if key and content and key not in out:
+            out[key] = content
+    return out
+
+
+def _first_meta(
+    meta: Mapping[str, str], keys: Sequence[str], tz: str | tzinfo | None, now: datetime | None
+) -> datetime | None:
+    for key in keys:
+        if key in meta and (dt := parse_iso(meta[key], tz, now)):
+            return dt
+    return None
+
+
+def _time_elements(
+    tree: HtmlElement, tz: str | tzinfo | None, now: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    published = updated = None
+    for el in tree.iter("time"):
+        raw = el.get("datetime") or el.text_content()
+        dt = parse_iso(raw, tz, now) if raw else None
+        if dt is None:
+            continue
+        marks = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
+        if "modif" in marks or "updat" in marks:
+            updated = updated or dt
+        elif published is None:
+            published = dt
+    return published, updated
+
+
+_DATE_CLASS = re.compile(r"date|time|publi|posted|meta|byline|تاريخ", re.I)
+_UPDATED_WORDS = re.compile(r"تحديث|تم التحديث|mis à jour|mise à jour|modifié|updated", re.I)
+
+
+def _visible_candidates(tree: HtmlElement) -> Iterable[str]:
+    """Short texts of date-looking elements (class/id mention date/time), then the headline's area."""
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "time"):
+            continue
+        marks = f"{el.get('class', '')} {el.get('id', '')}"
+        if _DATE_CLASS.search(marks):
+            text = el.text_content()
+            if 4 <= len(text) <= 160:
+                yield text
+    for h1 in tree.iter("h1"):
+        parent = h1.getparent()
+        if parent is not None:
+            yield parent.text_content()[:600]
+        break
+
+
+def _visible(
+    tree: HtmlElement, tz: str | tzinfo | None, now: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    published = updated = None
+    for text in _visible_candidates(tree):
+        dt = parse_text(text, tz, now)
+        if dt is None:
+            continue
+        if _UPDATED_WORDS.search(text) and published is not None:
+            updated = updated or dt
+        elif published is None:
+            published = dt
+        if published and updated:
+            break
+    return published, updated
+
+
+def find_dates(
+    tree: HtmlElement,
+    jsonld: Sequence[Mapping[str, Any]] = (),
+    *,
+    tz: str | tzinfo | None = DEFAULT_TZ,
+    now: datetime | None = None,
+) -> tuple[datetime | None, datetime | None]:
+    """(published, updated) in UTC: JSON-LD > meta tags > <time> > visible text near the headline."""
+    tzi = zone(tz)
+    meta = _meta_values(tree)
+    raw_pub = _jsonld_value(jsonld, "datePublished") or _jsonld_value(jsonld, "dateCreated")
+    published = parse_iso(raw_pub, tzi, now) if raw_pub else None
+    raw_mod = _jsonld_value(jsonld, "dateModified")
+    updated = parse_iso(raw_mod, tzi, now) if raw_mod else None
+    published = published or _first_meta(meta, _PUBLISHED_META, tzi, now)
+    updated = updated or _first_meta(meta, _UPDATED_META, tzi, now)
+    if published is None:
+        t_pub, t_upd = _time_elements(tree, tzi, now)
+        published, updated = t_pub, updated or t_upd
+    if published is None:
+        v_pub, v_upd = _visible(tree, tzi, now)
+        published, updated = v_pub, updated or v_upd
+    if published is not None and updated is not None and updated < published:
+        updated = None  # a "modified" before the publication is a template default
+    return published, updated
+
+
+_DAY_NAMES = re.compile(
+    r"الاثنين|الإثنين|الثلاثاء|الأربعاء|الاربعاء|الخميس|الجمعة|السبت|الأحد|الاحد|"
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday",
+)
+_DATE_WORDS = re.compile(
+    r"نشر في|نشر|تاريخ النشر|اخر تحديث|تحديث|بتاريخ|يوم|"
+    r"publié le|publié|mis à jour le|mis à jour|le|published|updated|on|at|à"
+)
+
+
+def is_date_line(line: str, tz: str | tzinfo | None = DEFAULT_TZ) -> bool:
+    """A short line that is only a date/time stamp ("الخميس ١٥ ماي ٢٠٢٥ - ٠٩:٣٠ صباحا"), not prose."""
+    if len(line.split()) > 12:
+        return False
+    folded = fold(line)
+    spans = [m.span() for p in _TEXT_PATTERNS for m in p.finditer(folded)]
+    if not spans:
+        return (
+            bool(re.fullmatch(r"\W*(?:منذ|قبل|il y a)\s+\S+(?:\s+\S+){0,2}\W*", folded))
+            and parse_relative(folded, datetime.now(UTC)) is not None
+        )
+    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    rest = folded[:start] + " " + folded[end:]
+    rest = _DATE_WORDS.sub(" ", _DAY_NAMES.sub(" ", rest))
+    return len(re.findall(r"\w+", rest)) <= 1
