@@ -1,0 +1,279 @@
+"""Fingerprints of article texts for near-duplicate (syndicated copy) detection.
+
+A fingerprint holds everything dedup needs about one text, computed once at ingest:
+
+* `shingles`: the sorted, unique 64-bit hashes of the word n-grams of the normalised text; exact
+  Jaccard and containment are computed on these (see `ingest.similarity`).
+* `signature`: a MinHash of the shingles, bit-for-bit the signature datasketch 2.0 computes with
+  its default ``affine32`` scheme (``MinHash(num_perm, seed, hashfunc=<low 32 bits of the
+  shingle hash>)``), but vectorised over the whole shingle set at once in numpy. The equality is
+  pinned by a test, so `datasketch.LeanMinHash(seed=params.seed, hashvalues=signature,
+  scheme="affine32")` is a valid reference object for any of our signatures.
+* `numbers`: the numbers written in the text (decimals kept whole), each with a neighbouring
+  word: "word|number|" for the first number after a word, "|number|word" for the first before
+  one ("الرباط|7|", "|0.31|في"), so that two fillings of one template (weather bulletin,
+  exchange rates) can be told apart from a real copy.
+* `length`: the number of normalised words.
+
+`band_keys` cuts a signature into LSH bands and hashes each band, with its band index folded in,
+to one non-negative 63-bit integer: a single (band_key, copy_id) table serves every band.
+
+Everything here is pure: same text and params, same fingerprint, on every machine and run
+(xxh3 and numpy's uint32/uint64 arithmetic are platform-independent; bytes are little-endian).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
+from typing import NamedTuple
+
+import numpy as np
+import xxhash
+
+from ingest.normalize import normalize
+
+__all__ = ["DEFAULT", "DedupParams", "Fingerprint", "band_keys", "fingerprint", "fingerprints"]
+
+_U64 = np.uint64
+_MASK63 = (1 << 63) - 1
+# Odd 64-bit constants (from splitmix64 / murmur3) that spread the combination of token hashes.
+_GOLDEN = _U64(0x9E3779B97F4A7C15)
+_FMIX64 = (_U64(33), _U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53))
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+# A line that heads a "related articles" / "read also" widget: what follows is other stories.
+# Extraction should drop such blocks; when it misses one, its headlines and excerpts (often of
+# same-topic stories) would both hide a trimmed copy and glue distinct stories together.
+_RELATED_HEADER = re.compile(
+    r"^[\s\W]*(?:(?:اخبار|مقالات|مواضيع|مواد) (?:ذات صله|مشابهه|متعلقه)|(?:اقرا|شاهد) (?:ايضا|كذلك)"
+    r"|الاكثر (?:قراءه|مشاهده)|المزيد من الاخبار|قد يهمك|لا تفوت)[\s\W]*$"
+)
+# A number as written: digits of any script, optionally with a decimal part ("10,85", "٢٫٥").
+# The Arabic comma "،" is left out on purpose: it separates list items, not decimals.
+_NUMBER = re.compile(r"\d+(?:[.,٫]\d+)*")
+
+
+@dataclass(frozen=True)
+class DedupParams:
+    """Every knob of near-duplicate detection; `DEFAULT` holds the values chosen on the dev set.
+
+    See bench/dedup_params.py for the sweep that chose them and README for the table.
+    """
+
+    ngram: int = 3
+    """Words per shingle."""
+    num_perm: int = 128
+    """MinHash signature length."""
+    bands: int = 64
+    """LSH bands; bands * rows <= num_perm (the remaining hash values are not banded)."""
+    rows: int = 2
+    """Signature values per band."""
+    lsh_threshold: float = 0.1
+    """The Jaccard threshold (bands, rows) were optimised for, by datasketch's `_optimal_param`.
+
+    Low on purpose: a trimmed or padded copy has high containment but Jaccard down to ~0.2,
+    and LSH estimates Jaccard. Verification, not LSH, provides the precision."""
+    min_containment: float = 0.55
+    """A pair verifies only if |A n B| / min(|A|, |B|) reaches this (trimmed copies keep ~1.0)."""
+    min_jaccard: float = 0.0
+    """And if |A n B| / |A u B| reaches this (0 disables; containment alone decides)."""
+    min_shingles: int = 8
+    """Texts with fewer shingles than this are too short to call copies of anything."""
+    min_numbers: int = 1
+    """The number check applies once the texts write numbers next to this many common words."""
+    min_number_agreement: float = 0.7
+    """Of those common words, the share where both texts write the same number."""
+    window_hours: float = 7 * 24
+    """Copies are published at most this far apart (when both dates are known)."""
+    seed: int = 1
+    """MinHash permutation seed (datasketch's default, so its objects line up with ours)."""
+
+    def __post_init__(self) -> None:
+        if self.ngram < 1 or self.num_perm < 1 or self.bands < 1 or self.rows < 1:
+            raise ValueError("ngram, num_perm, bands and rows must be positive")
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+
+
+DEFAULT = DedupParams()
+
+
+@dataclass(frozen=True, eq=False)
+class Fingerprint:
+    """What dedup keeps of one text (see the module docstring for each field)."""
+
+    shingles: np.ndarray
+    signature: np.ndarray
+    numbers: frozenset[str] = field(default_factory=frozenset)
+    length: int = 0
+
+
+def fingerprint(text: str, params: DedupParams = DEFAULT) -> Fingerprint:
+    """Fingerprint one article text (headline and body as extracted; normalisation happens here)."""
+    chunks = [_CHUNKS[chunk] for chunk in _before_related_block(text).split()]
+    token = np.fromiter(chain.from_iterable(c.words for c in chunks), dtype=_U64)
+    shingles = _shingle_hashes(token, params.ngram)
+    return Fingerprint(
+        shingles=shingles,
+        signature=_minhash(shingles, params.num_perm, params.seed),
+        numbers=_numbers_in_context(chunks),
+        length=int(token.size),
+    )
+
+
+def fingerprints(texts: Iterable[str], params: DedupParams = DEFAULT) -> list[Fingerprint]:
+    """Fingerprint many texts (same result as `fingerprint` on each; shares the permutation tables)."""
+    return [fingerprint(text, params) for text in texts]
+
+
+def band_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarray:
+    """One non-negative 63-bit LSH key per band (int64, `params.bands` long).
+
+    Two signatures share key i iff their rows of band i are equal (up to a 2^-63 collision);
+    the band index seeds the hash, so equal rows in different bands give different keys and
+    one column of keys can index all bands.
+    """
+    if len(signature) < params.bands * params.rows:
+        raise ValueError(f"signature of {len(signature)} values is shorter than bands * rows")
+    # Fixed little-endian uint32 bytes: keys are stored in the database and must not depend
+    # on the machine or on whether the signature came back from storage as another dtype.
+    banded = signature[: params.bands * params.rows]
+    rows = np.ascontiguousarray(banded, dtype="<u4").reshape(params.bands, params.rows)
+    keys = [xxhash.xxh3_64_intdigest(row.tobytes(), seed=band) & _MASK63 for band, row in enumerate(rows)]
+    return np.array(keys, dtype=np.int64)
+
+
+class _Chunk(NamedTuple):
+    words: tuple[int, ...]  # xxh3 hashes of the normalised words
+    numbers: tuple[str, ...]  # numbers written in the chunk, normalised ("10.85")
+    first: str  # the first normalised word: the right-hand context of a number before it
+    last: str  # the last normalised word: the left-hand context of a number after it
+
+
+class _ChunkCache(dict[str, _Chunk]):
+    """Whitespace-separated chunk of raw text -> what fingerprinting needs of it.
+
+    `normalize` costs ~0.45 ms on a 3 KB article (per-character translate and regex), more than
+    the whole budget of 0.25 ms per document. Normalisation never joins or splits words across
+    whitespace, so normalising chunk by chunk gives the words of `normalize(text)` (a test pins
+    this), and chunks repeat across a corpus, so a dict makes most of them one lookup.
+    """
+
+    max_size = 1 << 19  # ~100 MB at worst; cleared wholesale, an LRU costs more than it saves
+
+    def __missing__(self, chunk: str) -> _Chunk:
+        if len(self) >= self.max_size:
+            self.clear()
+        words = normalize(chunk).split()
+        numbers = tuple(".".join(normalize(m).split()) for m in _NUMBER.findall(chunk))
+        hashes = tuple(xxhash.xxh3_64_intdigest(w.encode()) for w in words)
+        value = _Chunk(hashes, numbers, words[0] if words else "", words[-1] if words else "")
+        self[chunk] = value
+        return value
+
+
+_CHUNKS = _ChunkCache()
+
+
+def _before_related_block(text: str) -> str:
+    """`text` up to a line that heads a related-articles block (after the first 200 characters)."""
+    if len(text) < 200:
+        return text
+    # Headers are matched on normalised lines, so "أخبار ذات صلة" and "اخبار ذات صله" both count.
+    offset = 200 + text[200:].find("\n")
+    for line_start, line in _lines_from(text, offset):
+        if len(line) < 40 and _RELATED_HEADER.match(normalize(line)):
+            return text[:line_start]
+    return text
+
+
+def _lines_from(text: str, offset: int) -> Iterator[tuple[int, str]]:
+    if offset < 200:  # no newline after the first 200 characters
+        return
+    for match in re.finditer(r"[^\n]+", text[offset:]):
+        yield offset + match.start(), match.group()
+
+
+def _shingle_hashes(token: np.ndarray, n: int) -> np.ndarray:
+    """Sorted unique uint64 hashes of the word n-grams (one shingle of all words if fewer than n)."""
+    if token.size == 0:
+        return np.empty(0, dtype=_U64)
+    width = min(n, token.size)
+    count = token.size - width + 1
+    # Order-sensitive polynomial combination of the token hashes, then an avalanche so that
+    # the low 32 bits (what MinHash consumes) depend on every token of the n-gram.
+    acc = token[:count].copy()
+    for k in range(1, width):
+        acc = acc * _GOLDEN + token[k : k + count]
+    acc = np.sort(_fmix64(acc))
+    return acc[np.concatenate(([True], acc[1:] != acc[:-1]))]  # np.unique is 4x slower here
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    shift, m1, m2 = _FMIX64
+    h = h ^ (h >> shift)
+    h = h * m1
+    h = h ^ (h >> shift)
+    h = h * m2
+    return h ^ (h >> shift)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    s1, m1, s2, m2 = _FMIX32
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    return h ^ (h >> s1)
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch 2.0's affine32 permutation parameters (a odd, b), drawn exactly as it draws them."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a[:, None], b[:, None]
+
+
+def _minhash(shingles: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """MinHash (uint32, num_perm long) of the shingle set, datasketch affine32-compatible.
+
+    An empty set gets the all-0xFFFFFFFF signature, as an empty datasketch MinHash has.
+    """
+    if shingles.size == 0:
+        return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    a, b = _permutations(num_perm, seed)
+    hv = _fmix32(shingles.astype(np.uint32))  # low 32 bits: the value datasketch's hashfunc returns
+    # (num_perm x n) in uint32: wraparound is the intended mod 2^32 of the affine permutation.
+    buf = np.multiply(a, hv[None, :])
+    np.add(buf, b, out=buf)
+    return buf.min(axis=1)
+
+
+def _numbers_in_context(chunks: list[_Chunk]) -> frozenset[str]:
+    """The first number written after each word ("word|number|") and before each word ("|number|word").
+
+    Bare numbers collide by chance (two weather bulletins share most of their small integers);
+    next to the same word, two fillings of one template disagree ("الرباط|7|" vs "الرباط|8|"),
+    which is what `ingest.similarity` checks. Only the first number next to a word is kept: the
+    story's own figures come first, and a related-articles block the extractor missed (other
+    days' bulletins, say) would otherwise supply the other values and hide every disagreement.
+    """
+    found: dict[str, str] = {}  # "word|" or "|word" -> the entry of its first number
+    pending: list[str] = []  # numbers waiting for the word after them
+    previous = ""
+    for chunk in chunks:
+        for number in pending:
+            found.setdefault(f"|{chunk.first}", f"|{number}|{chunk.first}")
+        pending = []
+        for number in chunk.numbers:
+            if previous and not previous[0].isdigit():
+                found.setdefault(f"{previous}|", f"{previous}|{number}|")
+            pending.append(number)
+            previous = number
+        previous = chunk.last
+    return frozenset(found.values())

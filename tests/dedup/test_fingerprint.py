@@ -1,0 +1,155 @@
+"""Specification of `ingest.fingerprint`: shingles, MinHash signatures, numbers and LSH band keys."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from datasketch import LeanMinHash, MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.devset import base_stories
+from ingest.fingerprint import DEFAULT, DedupParams, band_keys, fingerprint, fingerprints
+from ingest.normalize import normalize
+from ingest.similarity import compare
+
+_WORD = st.text(st.sampled_from(list("ابتثجحدرسعفقلمنهوي")), min_size=2, max_size=8)
+_TEXT = st.lists(_WORD, min_size=5, max_size=120).map(" ".join)
+# Raw text as outlets write it: mixed scripts, digits, punctuation glued to words, odd spaces.
+_RAW = st.text(st.sampled_from(list("ابتثجحدرسعفقلمنهويأإىةـ٠١٢3، .؛:-()\n\u064e\u200f")), max_size=200)
+
+
+def _story(story_id: str) -> str:
+    story = next(s for s in base_stories() if s.story_id == story_id)
+    return "\n".join([story.headline, *story.paragraphs])
+
+
+@given(_TEXT)
+def test_fingerprint_is_deterministic(text: str) -> None:
+    a, b = fingerprint(text), fingerprint(text)
+    assert np.array_equal(a.signature, b.signature)
+    assert np.array_equal(a.shingles, b.shingles)
+    assert a.numbers == b.numbers
+
+
+@given(_RAW)
+def test_words_are_those_of_normalize(text: str) -> None:
+    # Fingerprinting normalises chunk by chunk (cached); it must see the words normalize() sees.
+    assert fingerprint(text).length == len(normalize(text).split())
+
+
+@given(_TEXT)
+def test_shingles_are_sorted_unique_uint64(text: str) -> None:
+    shingles = fingerprint(text).shingles
+    assert shingles.dtype == np.uint64
+    assert np.all(shingles[1:] > shingles[:-1])
+
+
+@given(_TEXT)
+def test_shingle_count_is_that_of_distinct_word_ngrams(text: str) -> None:
+    words = normalize(text).split()
+    n = DEFAULT.ngram
+    grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+    assert fingerprint(text).shingles.size == len(grams)
+
+
+def test_spelling_variants_give_the_same_fingerprint() -> None:
+    a = fingerprint("أعلنت الوزارة أن نسبة النجاح بلغت 67 في المائة")
+    b = fingerprint("اعلنت الـوزارة ان نسبه النجاح بلغت ٦٧ فى المائه")
+    assert np.array_equal(a.shingles, b.shingles)
+    assert np.array_equal(a.signature, b.signature)
+
+
+def test_signature_equals_datasketch_minhash() -> None:
+    # The reference: datasketch's own MinHash (affine32) fed the low 32 bits of our shingle hashes.
+    fp = fingerprint(_story("anniv-01"))
+    reference = MinHash(num_perm=DEFAULT.num_perm, seed=DEFAULT.seed, hashfunc=lambda h: int(h) & 0xFFFFFFFF)
+    reference.update_batch(fp.shingles.tolist())
+    assert reference.scheme == "affine32"
+    assert np.array_equal(fp.signature, reference.hashvalues)
+
+
+def test_signature_jaccard_estimate_agrees_with_exact_jaccard() -> None:
+    a, b = fingerprint(_story("fx-01")), fingerprint(_story("fx-02"))
+    lean_a = LeanMinHash(seed=DEFAULT.seed, hashvalues=a.signature, scheme="affine32")
+    lean_b = LeanMinHash(seed=DEFAULT.seed, hashvalues=b.signature, scheme="affine32")
+    # 128 permutations: standard error sqrt(J(1-J)/128) <= 0.045; allow ~3 of them.
+    assert lean_a.jaccard(lean_b) == pytest.approx(compare(a, b).jaccard, abs=0.13)
+
+
+def test_signature_length_and_dtype_follow_params() -> None:
+    fp = fingerprint(_story("bac-01"), replace(DEFAULT, num_perm=64, bands=32, rows=2))
+    assert fp.signature.shape == (64,)
+    assert fp.signature.dtype == np.uint32
+
+
+def test_empty_text_has_no_shingles_and_the_empty_signature() -> None:
+    fp = fingerprint("")
+    assert fp.shingles.size == 0 and fp.length == 0
+    assert np.all(fp.signature == np.iinfo(np.uint32).max)
+
+
+def test_text_shorter_than_ngram_is_one_shingle() -> None:
+    assert fingerprint("عاجل").shingles.size == 1
+
+
+def test_batch_equals_one_by_one() -> None:
+    texts = [_story("wx-01"), _story("wx-02"), ""]
+    for one, batch in zip(map(fingerprint, texts), fingerprints(texts), strict=True):
+        assert np.array_equal(one.signature, batch.signature)
+
+
+def test_numbers_keep_decimals_and_fold_digits() -> None:
+    numbers = fingerprint("ارتفع بنسبة ٠٫٣١ في المائة و2,9 في المائة").numbers
+    assert "بنسبه|0.31|" in numbers
+    assert "المايه|2.9|" in numbers
+
+
+def test_related_articles_block_is_not_fingerprinted() -> None:
+    body = _story("dams-01")
+    block = "\nأخبار ذات صلة\n" + _story("tour-01")
+    assert np.array_equal(fingerprint(body + block).shingles, fingerprint(body).shingles)
+
+
+def test_related_header_inside_a_sentence_is_kept() -> None:
+    body = _story("dams-01") + "\nوتابعت الصحف أخبار ذات صلة بالموضوع خلال الأسبوع الماضي في عدة مدن."
+    assert fingerprint(body).length == len(normalize(body).split())
+
+
+@given(_TEXT, _TEXT)
+@settings(max_examples=50)
+def test_text_is_contained_in_itself_plus_an_appended_paragraph(text: str, extra: str) -> None:
+    assert compare(fingerprint(text), fingerprint(text + "\n" + extra)).containment >= DEFAULT.min_containment
+
+
+def test_band_keys_are_one_nonnegative_int64_per_band() -> None:
+    keys = band_keys(fingerprint(_story("court-01")).signature)
+    assert keys.dtype == np.int64 and keys.shape == (DEFAULT.bands,)
+    assert np.all(keys >= 0)
+
+
+def test_band_keys_differ_between_bands_with_equal_rows() -> None:
+    # The band index is folded in: identical rows in two bands must not collide in one key column.
+    signature = np.zeros(DEFAULT.num_perm, dtype=np.uint32)
+    assert len(set(band_keys(signature).tolist())) == DEFAULT.bands
+
+
+def test_band_keys_do_not_depend_on_signature_dtype() -> None:
+    # A signature read back from storage as int64 must index like the original uint32 one.
+    signature = fingerprint(_story("parl-01")).signature
+    assert np.array_equal(band_keys(signature), band_keys(signature.astype(np.int64)))
+
+
+def test_band_keys_match_iff_band_rows_match() -> None:
+    a = fingerprint(_story("foot-01")).signature
+    b = a.copy()
+    b[0] ^= 1  # change one value of band 0 only
+    same = band_keys(a) == band_keys(b)
+    assert not same[0] and same[1:].all()
+
+
+def test_params_reject_more_banded_rows_than_permutations() -> None:
+    with pytest.raises(ValueError):
+        DedupParams(num_perm=128, bands=65, rows=2)
