@@ -76,8 +76,7 @@ def store_options(func: F) -> F:
     func = click.option(
         "--database-url",
         envvar="INGEST_DATABASE_URL",
-        help="SQLAlchemy URL of the store (default: sqlite:///DATA_DIR/ingest.sqlite). "
-        "Env: INGEST_DATABASE_URL.",
+        help="SQLAlchemy URL of the store (default: sqlite:///DATA_DIR/ingest.sqlite). Env: INGEST_DATABASE_URL.",
     )(func)
     func = click.option(
         "--data-dir",
@@ -196,14 +195,10 @@ class _Progress:
     metavar="NAME",
     help="Crawl only this source (repeatable); may name a disabled source.",
 )
-@click.option(
-    "--since", help="Backfill from this date (YYYY-MM-DD or ISO 8601) through sitemaps and listings."
-)
+@click.option("--since", help="Backfill from this date (YYYY-MM-DD or ISO 8601) through sitemaps and listings.")
 @click.option("--until", help="Backfill up to this date (inclusive).")
 @click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
-@click.option(
-    "--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal)."
-)
+@click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
 @store_options
 @click.pass_context
 def run_once_cmd(
@@ -240,9 +235,7 @@ def run_once_cmd(
         window = CrawlWindow(_parse_date(since), _parse_date(until, end=True))
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     with _store(settings) as engine:
-        result = run_once(
-            engine, sources, settings, window=window, on_progress=bar, log_level=ctx.obj["log_level"]
-        )
+        result = run_once(engine, sources, settings, window=window, on_progress=bar, log_level=ctx.obj["log_level"])
     bar.done()
     _print_summary(result)
     if result.outcome == "failed":
@@ -278,9 +271,7 @@ def _print_summary(result: Any) -> None:
 @main.command("query")
 @click.option("--since", help="Stories first published on or after this date (YYYY-MM-DD or ISO 8601).")
 @click.option("--until", help="... and on or before this date (inclusive).")
-@click.option(
-    "--source", "sources", multiple=True, metavar="NAME", help="Stories run by this outlet (repeatable)."
-)
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Stories run by this outlet (repeatable).")
 @click.option(
     "--contains",
     metavar="TEXT",
@@ -353,9 +344,7 @@ def _emit(stories: list[Any], fmt: str) -> None:
     else:
         for s in stories:
             when = s.published_at.strftime("%Y-%m-%d %H:%M") if s.published_at else "undated"
-            click.echo(
-                f"#{s.id}  {when}  [{s.source_count} source{'s' if s.source_count != 1 else ''}]  {s.title}"
-            )
+            click.echo(f"#{s.id}  {when}  [{s.source_count} source{'s' if s.source_count != 1 else ''}]  {s.title}")
             for c in s.sources:
                 click.echo(f"      {c.source:<14} {c.url}")
         click.echo(f"{len(stories)} stories", err=True)
@@ -495,9 +484,7 @@ def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir:
     if fmt == "json":
         click.echo(json.dumps([{**vars(s), "warning": s.warning} for s in statuses], default=str, indent=2))
     else:
-        click.echo(
-            f"{'source':<16} {'last run':<17} {'outcome':<11} {'next run':<17} {'errors':>6} {'copies':>7}"
-        )
+        click.echo(f"{'source':<16} {'last run':<17} {'outcome':<11} {'next run':<17} {'errors':>6} {'copies':>7}")
         for s in statuses:
             click.echo(
                 f"{s.name:<16} {_when(s.last_run_at):<17} {s.last_outcome or '-':<11} "
@@ -516,9 +503,7 @@ def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @store_options
-def runs_cmd(
-    source: str | None, limit: int, fmt: str, database_url: str | None, data_dir: Path | None
-) -> None:
+def runs_cmd(source: str | None, limit: int, fmt: str, database_url: str | None, data_dir: Path | None) -> None:
     """Crawl run history, newest first: outcome, counters and errors by kind."""
     from ingest.store.runs import recent_runs
 
@@ -571,9 +556,7 @@ def db_upgrade_cmd(database_url: str | None, data_dir: Path | None) -> None:
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_STORE)
-    click.echo(
-        f"schema at {head}" + (f" (was {before or 'empty'})" if before != head else " (already current)")
-    )
+    click.echo(f"schema at {head}" + (f" (was {before or 'empty'})" if before != head else " (already current)"))
 
 
 @main.command("check-config")

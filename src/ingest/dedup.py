@@ -67,9 +67,7 @@ class Deduplicator:
         copy.story_id = placement.story_id
         copy.similarity = placement.similarity
         copy.join_reason = placement.reason
-        session.add_all(
-            BucketRow(key=int(k), copy_id=copy.id) for k in set(band_keys(fp.signature, self.params))
-        )
+        session.add_all(BucketRow(key=int(k), copy_id=copy.id) for k in set(band_keys(fp.signature, self.params)))
         session.flush()
         self.refresh_story(session, placement.story_id, copy.fetched_at)
         return placement
@@ -85,10 +83,7 @@ class Deduplicator:
     def _verified_candidates(self, session: Session, copy: CopyRow, fp: Fingerprint) -> dict[int, Verdict]:
         keys = [int(k) for k in band_keys(fp.signature, self.params)]
         ids = session.scalars(
-            select(BucketRow.copy_id)
-            .where(BucketRow.key.in_(keys))
-            .where(BucketRow.copy_id != copy.id)
-            .distinct()
+            select(BucketRow.copy_id).where(BucketRow.key.in_(keys)).where(BucketRow.copy_id != copy.id).distinct()
         ).all()
         return {cid: self._verify(session, copy, fp, cid) for cid in ids}
 
@@ -153,9 +148,7 @@ class Deduplicator:
             .order_by(CopyRow.fetched_at.desc())
             .limit(_MEMBER_SAMPLE)
         ).all()
-        agree = [
-            cid for cid in sample if (verdicts.get(cid) or self._verify(session, copy, fp, cid)).same_story
-        ]
+        agree = [cid for cid in sample if (verdicts.get(cid) or self._verify(session, copy, fp, cid)).same_story]
         if sample and 2 * len(agree) >= len(sample):
             score = max(verdicts[c].score if c in verdicts else 0.0 for c in agree)
             return (
@@ -170,9 +163,9 @@ class Deduplicator:
         if story is None:
             return
         members = session.execute(
-            select(
-                CopyRow.id, CopyRow.published_at, CopyRow.token_count, CopyRow.url, CopyRow.source_id
-            ).where(CopyRow.story_id == story_id)
+            select(CopyRow.id, CopyRow.published_at, CopyRow.token_count, CopyRow.url, CopyRow.source_id).where(
+                CopyRow.story_id == story_id
+            )
         ).all()
         if not members:
             session.delete(story)

@@ -76,7 +76,7 @@ def ensure_sources(engine: Engine, sources: Sequence[Source]) -> dict[str, int]:
             ["name"],
             lambda ex: {"title": ex.title, "homepage": ex.homepage},
         )
-        return dict(session.execute(select(SourceRow.name, SourceRow.id)).tuples().all())
+        return {name: id_ for name, id_ in session.execute(select(SourceRow.name, SourceRow.id))}
 
 
 class ArticleWriter:

@@ -92,9 +92,7 @@ def _story_query(f: StoryFilter) -> Select[Any]:
     if f.sources:
         src = aliased(SourceRow)
         stmt = stmt.where(
-            exists().where(
-                and_(member.story_id == StoryRow.id, member.source_id == src.id, src.name.in_(f.sources))
-            )
+            exists().where(and_(member.story_id == StoryRow.id, member.source_id == src.id, src.name.in_(f.sources)))
         )
     if f.contains:
         needle = f"%{_like_escape(normalize(f.contains))}%"

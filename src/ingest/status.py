@@ -64,15 +64,8 @@ def _zero_streak(runs: list[RunRow], name: str) -> int:
 def source_statuses(engine: Engine, sources: list[Source]) -> list[SourceStatus]:
     with read_session(engine) as session:
         health = {r.name: r for r in session.scalars(select(SourceRow)).all()}
-        copies = dict(
-            session.execute(
-                select(SourceRow.name, func.count(CopyRow.id))
-                .join(CopyRow, CopyRow.source_id == SourceRow.id)
-                .group_by(SourceRow.name)
-            )
-            .tuples()
-            .all()
-        )
+        counts = select(SourceRow.name, func.count(CopyRow.id)).join(CopyRow, CopyRow.source_id == SourceRow.id)
+        copies = {name: n for name, n in session.execute(counts.group_by(SourceRow.name))}
     out = []
     for source in sources:
         runs = recent_runs(engine, source.name, limit=_WINDOW)

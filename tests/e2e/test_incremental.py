@@ -14,16 +14,12 @@ def store_url(database_url: str) -> str:
     return database_url
 
 
-def test_copy_found_by_a_later_crawl_links_to_the_existing_canonical_article(
-    site: Site, store_url: str
-) -> None:
+def test_copy_found_by_a_later_crawl_links_to_the_existing_canonical_article(site: Site, store_url: str) -> None:
     outlets_of: dict[str, set[str]] = defaultdict(set)
     for page in site.truth.stored_pages():
         outlets_of[page.story].add(page.outlet)
     first_outlet = sorted(site.web.outlets)[0]
-    story = next(
-        s for s, outlets in sorted(outlets_of.items()) if first_outlet in outlets and len(outlets) > 1
-    )
+    story = next(s for s, outlets in sorted(outlets_of.items()) if first_outlet in outlets and len(outlets) > 1)
 
     run_once(site, store_url, "--source", first_outlet)
     before = {r["id"]: r for r in query_jsonl(store_url)}

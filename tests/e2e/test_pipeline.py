@@ -41,9 +41,7 @@ def test_rejected_pages_are_not_stored(site: Site, crawled: CrawledStore) -> Non
     assert leaked == []
 
 
-def test_each_story_is_exactly_one_canonical_article_with_all_its_copies(
-    site: Site, crawled: CrawledStore
-) -> None:
+def test_each_story_is_exactly_one_canonical_article_with_all_its_copies(site: Site, crawled: CrawledStore) -> None:
     stored = stored_copies(crawled)
     for story, urls in expected_story_members(site).items():
         story_ids = {stored[u].story_id for u in urls if u in stored}
@@ -74,7 +72,7 @@ def test_story_counts_sources_and_copies(site: Site, crawled: CrawledStore) -> N
 def test_canonical_copy_is_the_earliest_published(site: Site, crawled: CrawledStore) -> None:
     stored = stored_copies(crawled)
     with crawled.engine.connect() as conn:
-        canonical = dict(conn.execute(select(StoryRow.id, StoryRow.canonical_copy_id)).tuples().all())
+        canonical = {sid: cid for sid, cid in conn.execute(select(StoryRow.id, StoryRow.canonical_copy_id))}
     for urls in expected_story_members(site).values():
         copies = [stored[u] for u in urls]
         earliest = min(c.published_at for c in copies if c.published_at is not None)
@@ -108,9 +106,7 @@ def test_query_jsonl_lists_every_story_with_its_sources(site: Site, crawled: Cra
 
 
 def test_query_min_sources_returns_only_syndicated_stories(site: Site, crawled: CrawledStore) -> None:
-    syndicated = [
-        s for s, urls in expected_story_members(site).items() if len({u.split("/")[2] for u in urls}) > 1
-    ]
+    syndicated = [s for s, urls in expected_story_members(site).items() if len({u.split("/")[2] for u in urls}) > 1]
     assert len(query_jsonl(crawled.url, "--min-sources", "2")) == len(syndicated)
 
 
@@ -122,9 +118,7 @@ def test_query_contains_ignores_hamza_and_diacritic_variants(site: Site, crawled
     assert any(site.url(page.key) in {c["url"] for c in h["sources"]} for h in hits)  # type: ignore[union-attr]
 
 
-def test_second_identical_run_adds_nothing_and_fetches_no_known_article(
-    site: Site, crawled: CrawledStore
-) -> None:
+def test_second_identical_run_adds_nothing_and_fetches_no_known_article(site: Site, crawled: CrawledStore) -> None:
     with crawled.engine.connect() as conn:
         before = (
             conn.scalar(select(func.count()).select_from(CopyRow)),

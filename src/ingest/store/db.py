@@ -64,18 +64,18 @@ def make_engine(url: str) -> Engine:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction holds the store's single-writer lock until commit."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(ingest_writer=True)
-        with conn.begin():
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITER_LOCK})
-            session = Session(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
-            try:
-                yield session
-                session.flush()
-            finally:
-                session.close()
+    """A session whose transaction holds the store's single-writer lock; commits on success."""
+    with Session(engine, expire_on_commit=False) as session:
+        # The option reaches the "begin" hook above, which opens the SQLite transaction IMMEDIATE.
+        session.connection(execution_options={"ingest_writer": True})
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITER_LOCK})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 @contextmanager
@@ -119,8 +119,7 @@ def open_store(url: str, *, auto_upgrade: bool = True) -> Engine:
     if current != head:
         if not auto_upgrade:
             raise StoreError(
-                f"the store is at schema revision {current or 'none'}, the code needs {head}: "
-                "run `ingest db upgrade`"
+                f"the store is at schema revision {current or 'none'}, the code needs {head}: run `ingest db upgrade`"
             )
         upgrade(engine)
     return engine
@@ -142,9 +141,7 @@ def upsert(
         return
     insert = _dialect_insert(session)
     stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_=set_(stmt.excluded) if callable(set_) else set_
-    )
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_(stmt.excluded) if callable(set_) else set_)
     session.execute(stmt, rows)
 
 

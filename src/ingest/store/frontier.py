@@ -68,9 +68,7 @@ class DbFrontier:
 
     def _settled_failures(self, session: Any, urls: list[str], now: datetime) -> set[str]:
         rows = session.execute(
-            select(
-                FetchStateRow.url, FetchStateRow.status, FetchStateRow.failures, FetchStateRow.last_fetched_at
-            )
+            select(FetchStateRow.url, FetchStateRow.status, FetchStateRow.failures, FetchStateRow.last_fetched_at)
             .where(FetchStateRow.url.in_(urls))
             .where(FetchStateRow.kind == "article")
         )
@@ -89,9 +87,7 @@ class DbFrontier:
             return Validators(etag=row.etag, last_modified=row.last_modified)
 
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:
-        rows = [
-            _row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)
-        ]
+        rows = [_row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)]
         if rows:
             with write_transaction(self.engine) as session:
                 record_fetch_state(session, rows)

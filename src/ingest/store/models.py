@@ -122,9 +122,7 @@ class BucketRow(Base):
 
     # The band index is folded into the band hash, so one column serves every band.
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    copy_id: Mapped[int] = mapped_column(
-        ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True
-    )
+    copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
 
     __table_args__ = (Index("ix_lsh_buckets_copy_id", "copy_id"),)
 
