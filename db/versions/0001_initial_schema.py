@@ -69,6 +69,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("url"),
     )
     op.create_table(
+        "boilerplate_lines",
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("fingerprint", sa.BigInteger(), nullable=False),
+        sa.Column("pages_seen", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("source", "fingerprint"),
+    )
+    op.create_table(
         "leases",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
@@ -178,6 +185,7 @@ def downgrade() -> None:
     op.drop_table("stories")
     op.drop_table("sources")
     op.drop_table("leases")
+    op.drop_table("boilerplate_lines")
     op.drop_table("fetch_state")
     with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_crawl_runs_started_at")

@@ -23,18 +23,20 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ingest.boilerplate import RecurringLines
 from ingest.config import Source
 from ingest.dedup import Deduplicator, signature_bytes
 from ingest.extract import extract
 from ingest.normalize import normalize
 from ingest.records import Article, FetchedPage, Rejection, RunStats
+from ingest.store.boilerplate import load_recurring, save_recurring
 from ingest.store.db import upsert, write_transaction
 from ingest.store.frontier import record_fetch_state
 from ingest.store.models import CopyRow, SourceRow
@@ -80,19 +82,36 @@ def ensure_sources(engine: Engine, sources: Sequence[Source]) -> dict[str, int]:
 
 
 class ArticleWriter:
-    """Stores articles and places them into stories; one call = one transaction's worth of work."""
+    """Stores articles and places them into stories; one call = one transaction's worth of work.
 
-    def __init__(self, source_ids: dict[str, int], dedup: Deduplicator, stats: RunStats) -> None:
+    Before storing, lines that recur across pages of the same outlet (chrome the extractor
+    could not tell from prose on a single page) are stripped: `recurring` learns them as pages
+    arrive and is persisted at the end of the run.
+    """
+
+    def __init__(
+        self,
+        source_ids: dict[str, int],
+        dedup: Deduplicator,
+        stats: RunStats,
+        recurring: RecurringLines | None = None,
+    ) -> None:
         self.source_ids = source_ids
         self.dedup = dedup
         self.stats = stats
+        self.recurring = recurring or RecurringLines()
 
     def write(self, session: Session, item: Extracted) -> None:
         result = item.result
         if isinstance(result, Rejection):
             self._reject(session, result, item)
         else:
-            self._store(session, result)
+            self._store(session, self._strip_recurring(result))
+
+    def _strip_recurring(self, article: Article) -> Article:
+        self.recurring.observe(article.source, article.text.split("\n"), page=article.url)
+        text = self.recurring.strip(article.source, article.text)
+        return article if text == article.text else replace(article, text=text)
 
     def _reject(self, session: Session, rejection: Rejection, item: Extracted) -> None:
         self.stats.error(rejection.reason)
@@ -171,7 +190,8 @@ class Pipeline:
         self.engine = engine
         self.sources = {s.name: s for s in sources}
         self.stats = RunStats()
-        self._writer = ArticleWriter(ensure_sources(engine, sources), dedup or Deduplicator(), self.stats)
+        recurring = load_recurring(engine, self.sources)
+        self._writer = ArticleWriter(ensure_sources(engine, sources), dedup or Deduplicator(), self.stats, recurring)
         self._on_progress = on_progress
         self._workers = workers or os.cpu_count() or 1
         # forkserver: the crawler's reactor and threads must not be forked into workers.
@@ -211,6 +231,8 @@ class Pipeline:
         self._thread.join()
         if self._failure is not None:
             raise self._failure
+        with write_transaction(self.engine) as session:
+            save_recurring(session, self._writer.recurring)
         return self.stats
 
     def _write_loop(self) -> None:

@@ -7,6 +7,7 @@
 - `fetch_state`: the crawler's memory of non-article URLs and of failed fetches.
 - `crawl_runs`: one row per crawl run, with its statistics.
 - `leases`: which worker may crawl a source now (expires if its holder dies).
+- `boilerplate_lines`: per outlet, short lines seen on several pages (stripped as chrome).
 The view `canonical_articles` (created by the migrations) joins each story with its canonical copy.
 """
 
@@ -140,6 +141,16 @@ class FetchStateRow(Base):
     content_hash: Mapped[str | None] = mapped_column(String(40))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class BoilerplateRow(Base):
+    """A line that recurs across pages of one outlet (chrome that survived extraction)."""
+
+    __tablename__ = "boilerplate_lines"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pages_seen: Mapped[int] = mapped_column(Integer)
 
 
 class LeaseRow(Base):
