@@ -129,10 +129,30 @@ class ArticleWriter:
         }
         record_fetch_state(session, [row])
 
+    def _remember_alias(self, session: Session, article: Article, existing: CopyRow | None) -> None:
+        """A copy reached through another URL (old link, redirect): that URL is known from now on."""
+        alias = article.fetched_url
+        if not alias or alias == article.url or (existing is not None and alias == existing.fetched_url):
+            return
+        row = {
+            "url": alias,
+            "source": article.source,
+            "kind": "article",
+            "last_fetched_at": article.fetched_at,
+            "status": 200,
+            "etag": None,
+            "last_modified": None,
+            "content_hash": None,
+            "failures": 0,
+            "error": f"alias of {article.url}"[:500],
+        }
+        record_fetch_state(session, [row])
+
     def _store(self, session: Session, article: Article) -> None:
         search_text = normalize(f"{article.title}\n{article.text}")
         content_hash = hashlib.sha1(search_text.encode()).hexdigest()
         existing = session.scalar(select(CopyRow).where(CopyRow.url == article.url))
+        self._remember_alias(session, article, existing)
         if existing is not None and existing.content_hash == content_hash:
             existing.fetched_at = article.fetched_at
             self.stats.unchanged += 1

@@ -3,7 +3,7 @@
 Known article URLs are the stored copies themselves (`article_copies.url` / `fetched_url`): a
 copy is written in the same transaction that records its fetch, so a crash can never leave a URL
 "known" whose article was lost. Everything else (feeds, sitemaps, listings, refused or failed
-articles) lives in `fetch_state`, one row per URL. Lookups are by primary key or indexed column
+articles, and aliases: other URLs that led to a stored copy) lives in `fetch_state`, one row per URL. Lookups are by primary key or indexed column
 in bounded batches, so their cost does not grow with the size of the store.
 """
 
@@ -49,7 +49,7 @@ class DbFrontier:
         with read_session(self.engine) as session:
             for chunk in _chunks(wanted):
                 skip |= self._known_copies(session, chunk, now)
-                skip |= self._settled_failures(session, chunk, now)
+                skip |= self._settled_urls(session, chunk, now)
         return set(wanted) - skip
 
     def _known_copies(self, session: Any, urls: list[str], now: datetime) -> set[str]:
@@ -66,7 +66,7 @@ class DbFrontier:
                 known.update((url, fetched_url))
         return known
 
-    def _settled_failures(self, session: Any, urls: list[str], now: datetime) -> set[str]:
+    def _settled_urls(self, session: Any, urls: list[str], now: datetime) -> set[str]:
         rows = session.execute(
             select(FetchStateRow.url, FetchStateRow.status, FetchStateRow.failures, FetchStateRow.last_fetched_at)
             .where(FetchStateRow.url.in_(urls))
