@@ -109,7 +109,9 @@ class Listing(_Strict):
     @field_validator("url", "page_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        return v if v is None else _check_url(v.replace("{page}", "1"))
+        if v is not None:
+            _check_url(v.replace("{page}", "1"))
+        return v
 
     @model_validator(mode="after")
     def _how_to_paginate(self) -> Listing:
@@ -169,9 +171,7 @@ class Source(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {v!r} (use an IANA name such as Africa/Casablanca)"
-            ) from None
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Africa/Casablanca)") from None
         return v
 
     @model_validator(mode="after")
@@ -297,9 +297,7 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> SourcesFile:
         if source.name in seen:
             line = _line_of(doc, ("sources", i, "name"))
             result.errors.append(
-                ConfigError(
-                    str(path), line, f"{where}.name", f"duplicate name (first at line {seen[source.name]})"
-                )
+                ConfigError(str(path), line, f"{where}.name", f"duplicate name (first at line {seen[source.name]})")
             )
             continue
         seen[source.name] = _line_of(doc, ("sources", i, "name")) or 0

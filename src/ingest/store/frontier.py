@@ -2,9 +2,10 @@
 
 Known article URLs are the stored copies themselves (`article_copies.url` / `fetched_url`): a
 copy is written in the same transaction that records its fetch, so a crash can never leave a URL
-"known" whose article was lost. Everything else (feeds, sitemaps, listings, refused or failed
-articles, and aliases: other URLs that led to a stored copy) lives in `fetch_state`, one row per URL. Lookups are by primary key or indexed column
-in bounded batches, so their cost does not grow with the size of the store.
+"known" whose article was lost. Everything else lives in `fetch_state`, one row per URL: feeds,
+sitemaps, listings, refused or failed articles, and aliases (other URLs that led to a stored
+copy). Lookups are by primary key or indexed column in bounded batches, so their cost does not
+grow with the size of the store.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ _TRANSIENT_RETRIES = 3
 _RETRY_AFTER_GIVING_UP = timedelta(days=1)
 
 
-def is_transient(status: int) -> bool:
+# Refusals decided by us, not by the network: trying again would be refused again.
+_PERMANENT_KINDS = ("robots-disallowed", "offsite-redirect", "not-html", "too-large", "too-many-redirects")
+
+
+def is_transient(status: int, error: str | None = None) -> bool:
+    if error and error.startswith(_PERMANENT_KINDS):
+        return False
     return status == 0 or status in (408, 425, 429) or status >= 500
 
 
@@ -68,14 +75,20 @@ class DbFrontier:
 
     def _settled_urls(self, session: Any, urls: list[str], now: datetime) -> set[str]:
         rows = session.execute(
-            select(FetchStateRow.url, FetchStateRow.status, FetchStateRow.failures, FetchStateRow.last_fetched_at)
+            select(
+                FetchStateRow.url,
+                FetchStateRow.status,
+                FetchStateRow.error,
+                FetchStateRow.failures,
+                FetchStateRow.last_fetched_at,
+            )
             .where(FetchStateRow.url.in_(urls))
             .where(FetchStateRow.kind == "article")
         )
         settled: set[str] = set()
-        for url, status, failures, last in rows:
+        for url, status, error, failures, last in rows:
             gave_up = failures >= _TRANSIENT_RETRIES and now - last < _RETRY_AFTER_GIVING_UP
-            if not is_transient(status) or gave_up:
+            if not is_transient(status, error) or gave_up:
                 settled.add(url)
         return settled
 

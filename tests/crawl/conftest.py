@@ -1,0 +1,15 @@
+"""Crawl-test fixtures; the helpers themselves live in crawlkit.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.crawl.crawlkit import TestWeb, serving
+
+
+@pytest.fixture
+def web() -> Iterator[TestWeb]:
+    """A local HTTP server on 127.0.0.1 with an empty route table and a request log."""
+    yield from serving()

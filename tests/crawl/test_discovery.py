@@ -1,0 +1,147 @@
+"""Discovery parsing on real-shaped snippets: feeds, sitemaps, robots, listings, sniffing."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from scrapers import discovery
+
+BASE = "https://www.x.ma/"
+
+RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>X</title>
+<item><title>الحكومة تصادق</title><link>https://www.x.ma/news/1.html</link>
+<pubDate>Mon, 16 Nov 2026 10:00:00 +0100</pubDate></item>
+<item><title>بدون رابط</title><guid isPermaLink="true">https://www.x.ma/news/2.html</guid>
+<dc:date>2026-11-16T08:00:00Z</dc:date></item>
+<item><title>guid not a link</title><guid isPermaLink="false">abc-3</guid></item>
+</channel></rss>"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>X</title>
+<entry><title>مقال</title><link rel="alternate" href="/news/5"/><link rel="edit" href="/edit/5"/>
+<published>2026-11-17T12:30:00+01:00</published></entry></feed>"""
+
+
+def test_rss_items_give_link_title_and_date() -> None:
+    first, second = discovery.parse_feed(RSS.encode(), BASE)
+    assert first == discovery.FeedEntry(
+        "https://www.x.ma/news/1.html", "الحكومة تصادق", datetime(2026, 11, 16, 9, tzinfo=UTC)
+    )
+    assert second.url == "https://www.x.ma/news/2.html" and second.published == datetime(2026, 11, 16, 8, tzinfo=UTC)
+
+
+def test_atom_entries_give_alternate_link_and_date() -> None:
+    [entry] = discovery.parse_feed(ATOM.encode(), BASE)
+    assert entry.url == "https://www.x.ma/news/5"
+    assert entry.published == datetime(2026, 11, 17, 11, 30, tzinfo=UTC)
+
+
+def test_date_without_offset_is_read_in_the_source_time_zone() -> None:
+    got = discovery.parse_date("2026-07-01 12:00:00", ZoneInfo("Africa/Casablanca"))
+    assert got == datetime(2026, 7, 1, 11, tzinfo=UTC)
+
+
+def test_broken_or_hostile_xml_does_not_raise_or_expand_entities() -> None:
+    xxe = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]>' \
+          b"<rss><channel><item><title>&e;</title><link>/news/1</link></item></channel></rss>"  # fmt: skip
+    [entry] = discovery.parse_feed(xxe, BASE)
+    assert "root:" not in (entry.title or "")
+    assert discovery.parse_feed(b"<rss><channel><item><link>/a", BASE) == [] or True  # no exception
+    assert discovery.parse_feed(b"", BASE) == []
+
+
+def test_feed_links_found_in_html_head() -> None:
+    html = b"""<html><head><link rel="alternate" type="application/rss+xml" href="/feed/">
+    <link rel="alternate" type="application/atom+xml" href="https://www.x.ma/atom.xml">
+    <link rel="alternate" hreflang="fr" href="/fr/"><link rel="stylesheet" href="/s.css"></head></html>"""
+    assert discovery.feed_links(html, BASE) == ["https://www.x.ma/feed/", "https://www.x.ma/atom.xml"]
+
+
+def test_robots_sitemap_lines_are_found() -> None:
+    robots = b"User-agent: *\nDisallow: /wp-admin/\nsitemap: https://www.x.ma/sitemap_index.xml\n" \
+             b"SITEMAP:/news-sitemap.xml # relative\n"  # fmt: skip
+    assert discovery.robots_sitemaps(robots, BASE) == [
+        "https://www.x.ma/sitemap_index.xml", "https://www.x.ma/news-sitemap.xml"]  # fmt: skip
+
+
+INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://www.x.ma/post-sitemap1.xml</loc><lastmod>2026-11-01T10:00:00+00:00</lastmod></sitemap>
+<sitemap><loc>https://www.x.ma/post-sitemap2.xml.gz</loc></sitemap></sitemapindex>"""
+
+NEWS = """<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://www.x.ma/news/9</loc><lastmod>2026-11-20</lastmod>
+<news:news><news:publication><news:name>X</news:name><news:language>ar</news:language></news:publication>
+<news:publication_date>2026-11-19T22:15:00+01:00</news:publication_date><news:title>عنوان الخبر</news:title>
+</news:news></url></urlset>"""
+
+
+def test_sitemap_index_lists_children_with_lastmod() -> None:
+    doc = discovery.parse_sitemap(INDEX, BASE)
+    assert doc.kind == "index"
+    assert [(e.url, e.lastmod) for e in doc.entries] == [
+        ("https://www.x.ma/post-sitemap1.xml", datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        ("https://www.x.ma/post-sitemap2.xml.gz", None),
+    ]
+
+
+def test_google_news_sitemap_gives_title_and_publication_date() -> None:
+    [entry] = discovery.parse_sitemap(NEWS.encode(), BASE).entries
+    assert entry.title == "عنوان الخبر"
+    assert entry.published == datetime(2026, 11, 19, 21, 15, tzinfo=UTC)
+    assert entry.lastmod == datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_gzip_sitemap_recognised_by_magic_bytes() -> None:
+    doc = discovery.parse_sitemap(gzip.compress(NEWS.encode()), BASE)
+    assert doc.kind == "urlset" and len(doc.entries) == 1
+
+
+def test_gzip_bomb_is_cut_at_the_size_cap() -> None:
+    bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000)
+    assert len(discovery.gunzip_if_gzipped(bomb, max_size=1000)) == 1000
+
+
+def test_html_is_not_a_sitemap() -> None:
+    assert discovery.parse_sitemap(b"<html><body>hi</body></html>", BASE).kind == "unknown"
+
+
+LISTING = """<html><head><meta charset="utf-8"><base href="https://www.x.ma/politique/"></head><body>
+<article><a href="/news/1">أ</a><time datetime="2026-11-10T09:00:00+01:00">10</time></article>
+<article><a href="news/2?utm_source=x">ب</a><time datetime="2026-11-09">9</time></article>
+<a href="javascript:void(0)">js</a><a href="#top">top</a>
+<nav><a class="next page-numbers" href="/politique/page/2/">التالي</a></nav></body></html>"""
+
+
+def test_listing_links_and_next_page() -> None:
+    page = discovery.parse_listing(LISTING.encode(), BASE, "a.next")
+    assert page.links[:2] == ["https://www.x.ma/news/1", "https://www.x.ma/politique/news/2?utm_source=x"]
+    assert page.next_url == "https://www.x.ma/politique/page/2/"
+
+
+def test_listing_time_elements_give_dates() -> None:
+    page = discovery.parse_listing(LISTING.encode(), BASE)
+    assert max(page.dates) == datetime(2026, 11, 10, 8, tzinfo=UTC)
+
+
+def test_listing_without_selector_uses_rel_next() -> None:
+    html = b'<html><head><link rel="next" href="?page=2"></head><body></body></html>'
+    assert discovery.parse_listing(html, "https://x.ma/cat").next_url == "https://x.ma/cat?page=2"
+
+
+def test_listing_page_url_template() -> None:
+    assert discovery.listing_page_url("https://x.ma/c/page/{page}/", 3) == "https://x.ma/c/page/3/"
+
+
+def test_html_sniffing_uses_content_type_and_first_bytes() -> None:
+    assert discovery.is_html("text/html; charset=windows-1256", b"<html>")
+    assert not discovery.is_html("text/html", b"%PDF-1.4")
+    assert not discovery.is_html("application/pdf", b"<html>")
+    assert discovery.is_html("application/octet-stream", b"\xef\xbb\xbf  <!DOCTYPE html><html>")
+    assert discovery.is_html("", b"<!-- cms --><html lang=ar>")
+    assert not discovery.is_html("text/plain", b"just text")
