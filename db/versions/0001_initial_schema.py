@@ -69,6 +69,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("url"),
     )
     op.create_table(
+        "raw_pages",
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("final_url", sa.String(length=2000), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("url"),
+    )
+    with op.batch_alter_table("raw_pages", schema=None) as batch_op:
+        batch_op.create_index("ix_raw_pages_source_fetched", ["source", "fetched_at"], unique=False)
+    op.create_table(
         "boilerplate_lines",
         sa.Column("source", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.BigInteger(), nullable=False),
@@ -186,6 +200,7 @@ def downgrade() -> None:
     op.drop_table("sources")
     op.drop_table("leases")
     op.drop_table("boilerplate_lines")
+    op.drop_table("raw_pages")
     op.drop_table("fetch_state")
     with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_crawl_runs_started_at")

@@ -7,6 +7,7 @@ Exit codes (stable, documented in the README):
   3  partial: the run completed, but some sources failed or config entries were skipped
   4  the store is unreachable or its schema is not current
   5  every source failed
+  130  run-once stopped by SIGTERM/SIGINT (its run is recorded `interrupted`)
 """
 
 from __future__ import annotations
@@ -28,16 +29,21 @@ from ingest.config import DEFAULT_SOURCES, ConfigError, Settings, SourcesFile, l
 from ingest.records import RunStats
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_STORE, EXIT_FAILED = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130  # run-once stopped by SIGTERM/SIGINT; its run is recorded `interrupted`
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("ingest")
 
 
 def _setup_logging(level: str, fmt: str) -> None:
+    """One line per record on stderr; records of a run carry its run id and source(s)."""
+    from ingest.logcontext import ContextFilter
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(log_context)s%(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -52,11 +58,11 @@ class _JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key in ("run_id", "source"):
-            if hasattr(record, key):
+            if getattr(record, key, None) is not None:
                 data[key] = getattr(record, key)
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        return json.dumps(data, ensure_ascii=False, default=str)
 
 
 def _parse_date(value: str | None, *, end: bool = False) -> datetime | None:
@@ -199,6 +205,7 @@ class _Progress:
 @click.option("--until", help="Backfill up to this date (inclusive).")
 @click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
 @click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
+@click.option("--run-id", type=int, default=None, hidden=True, help="Continue this run row (set by `ingest worker`).")
 @store_options
 @click.pass_context
 def run_once_cmd(
@@ -209,6 +216,7 @@ def run_once_cmd(
     until: str | None,
     workers: int | None,
     progress: bool | None,
+    run_id: int | None,
     database_url: str | None,
     data_dir: Path | None,
 ) -> None:
@@ -235,9 +243,13 @@ def run_once_cmd(
         window = CrawlWindow(_parse_date(since), _parse_date(until, end=True))
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     with _store(settings) as engine:
-        result = run_once(engine, sources, settings, window=window, on_progress=bar, log_level=ctx.obj["log_level"])
+        result = run_once(
+            engine, sources, settings, window=window, on_progress=bar, log_level=ctx.obj["log_level"], run_id=run_id
+        )
     bar.done()
     _print_summary(result)
+    if result.outcome == "interrupted":
+        sys.exit(EXIT_INTERRUPTED)
     if result.outcome == "failed":
         sys.exit(EXIT_FAILED)
     if result.outcome == "partial" or loaded.errors:
@@ -348,6 +360,72 @@ def _emit(stories: list[Any], fmt: str) -> None:
             for c in s.sources:
                 click.echo(f"      {c.source:<14} {c.url}")
         click.echo(f"{len(stories)} stories", err=True)
+
+
+@main.command("reextract")
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SOURCES,
+    show_default=True,
+    envvar="INGEST_SOURCES",
+    help="The sources file.",
+)
+@click.option("--source", "names", multiple=True, metavar="NAME", help="Only this source (repeatable).")
+@click.option("--since", help="Only pages fetched on or after this date (YYYY-MM-DD or ISO 8601).")
+@click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
+@click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
+@store_options
+def reextract_cmd(
+    sources_path: Path,
+    names: tuple[str, ...],
+    since: str | None,
+    workers: int | None,
+    progress: bool | None,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Run extraction and dedup again over the archived raw pages, with no network.
+
+    Use it after an extraction improvement: copies whose text changes are updated and
+    re-evaluated against the stories; the others are left alone (idempotent).
+    """
+    from ingest.reextract import reextract
+
+    settings = _settings(database_url, data_dir, extract_workers=workers)
+    loaded = _load_sources(sources_path)
+    try:
+        sources = loaded.select(names) if names else loaded.sources
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    bar = _Progress(sys.stderr.isatty() if progress is None else progress)
+    with _store(settings) as engine:
+        run_id, s = reextract(
+            engine, sources, since=_parse_date(since), workers=settings.extract_workers, on_progress=bar
+        )
+    bar.done()
+    click.echo(
+        f"reextract run {run_id}: {s.pages_fetched} archived pages, {s.unchanged} unchanged, "
+        f"{s.articles_extracted} changed and re-evaluated ({s.new_stories} founded new stories), "
+        f"{s.error_count} rejected or failed"
+    )
+
+
+@main.command("bench-extract")
+@click.option(
+    "--dataset",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="A labeled set: html/<id>.html.gz and ground-truth.json ({id: {articleBody, url}}).",
+)
+@click.option("--limit", type=int, default=None, help="Score only the first N pages.")
+def bench_extract_cmd(dataset: Path, limit: int | None) -> None:
+    """Score extraction on a labeled dataset: token precision/recall/F1 and pages/s on one core,
+    next to plain trafilatura on the same pages."""
+    from ingest.extractbench import bench_dataset
+
+    click.echo(bench_dataset(dataset, limit=limit).render())
 
 
 @main.command("show")
@@ -482,7 +560,8 @@ def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir:
     with _store(_settings(database_url, data_dir)) as engine:
         statuses = source_statuses(engine, loaded.sources)
     if fmt == "json":
-        click.echo(json.dumps([{**vars(s), "warning": s.warning} for s in statuses], default=str, indent=2))
+        rows = [{**vars(s), "warning": s.warning, "warnings": s.warnings} for s in statuses]
+        click.echo(json.dumps(rows, default=str, indent=2))
     else:
         click.echo(f"{'source':<16} {'last run':<17} {'outcome':<11} {'next run':<17} {'errors':>6} {'copies':>7}")
         for s in statuses:
@@ -492,8 +571,8 @@ def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir:
                 f"{'-' if s.error_rate is None else f'{s.error_rate:.0%}':>6} {s.copies:>7}"
                 + (f"  crawling now ({s.crawling_now})" if s.crawling_now else "")
             )
-            if s.warning:
-                click.echo(f"{'':<16} ! {s.warning}")
+            for warning in s.warnings:
+                click.echo(f"{'':<16} ! {warning}")
     if any(s.warning for s in statuses if s.enabled):
         sys.exit(EXIT_PARTIAL)
 
@@ -587,9 +666,8 @@ def sample_web_cmd(port: int, write_sources: Path | None) -> None:
     """Serve the bundled sample web (fake Moroccan outlets) on 127.0.0.1, in the foreground."""
     from ingest.sampleweb import SampleWeb
 
-    web = SampleWeb(base_port=port)
+    web = SampleWeb(base_port=port)  # binds its ports now, so the sources file is right before serving
     if write_sources:
-        web.start()
         write_sources.write_text(web.sources_yaml(), encoding="utf-8")
         click.echo(f"sources written to {write_sources}", err=True)
     web.serve_forever()

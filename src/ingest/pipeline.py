@@ -1,4 +1,4 @@
-"""The ingest pipeline: fetched pages in, stored stories out.
+"""The ingest pipeline: fetched pages in, stored stories out (and every raw page archived).
 
     crawler --accept(page)--> extraction pool (processes) --Article--> writer thread
                                                                |-- normalise, fingerprint
@@ -36,6 +36,7 @@ from ingest.dedup import Deduplicator, signature_bytes
 from ingest.extract import extract
 from ingest.normalize import normalize
 from ingest.records import Article, FetchedPage, Rejection, RunStats
+from ingest.store.archive import ArchivedPage, archive, pack
 from ingest.store.boilerplate import load_recurring, save_recurring
 from ingest.store.db import upsert, write_transaction
 from ingest.store.frontier import record_fetch_state
@@ -55,16 +56,17 @@ class Extracted:
     result: Article | Rejection
     status: int
     fetched_at: datetime
+    archived: ArchivedPage | None = None  # the raw page, compressed, to archive with the result
 
 
-def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str]) -> Extracted:
+def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str], keep_raw: bool = True) -> Extracted:
     """Run in a worker process: never raises, so one bad page cannot break the pool."""
     try:
         result = extract(page, timezone=timezone, languages=languages)
     except Exception as exc:  # a page that crashes the extractor is a bad page, not a bad run
         log.exception("extraction crashed on %s", page.url)
         result = Rejection(page.url, page.source, "extract-crashed", f"{type(exc).__name__}: {exc}")
-    return Extracted(result, page.status, page.fetched_at)
+    return Extracted(result, page.status, page.fetched_at, pack(page) if keep_raw else None)
 
 
 def ensure_sources(engine: Engine, sources: Sequence[Source]) -> dict[str, int]:
@@ -85,8 +87,7 @@ class ArticleWriter:
     """Stores articles and places them into stories; one call = one transaction's worth of work.
 
     Before storing, lines that recur across pages of the same outlet (chrome the extractor
-    could not tell from prose on a single page) are stripped: `recurring` learns them as pages
-    arrive and is persisted at the end of the run.
+    could not tell from prose on a single page) are stripped; `Warmup` teaches `recurring`.
     """
 
     def __init__(
@@ -103,13 +104,14 @@ class ArticleWriter:
 
     def write(self, session: Session, item: Extracted) -> None:
         result = item.result
+        if item.archived is not None:
+            archive(session, [item.archived])
         if isinstance(result, Rejection):
             self._reject(session, result, item)
         else:
             self._store(session, self._strip_recurring(result))
 
     def _strip_recurring(self, article: Article) -> Article:
-        self.recurring.observe(article.source, article.text.split("\n"), page=article.url)
         text = self.recurring.strip(article.source, article.text)
         return article if text == article.text else replace(article, text=text)
 
@@ -195,6 +197,42 @@ class ArticleWriter:
             self.stats.copies_linked += 1
 
 
+class Warmup:
+    """Holds each outlet's first pages until the lines recurring across them are known.
+
+    On a fresh store nothing is known of an outlet's leftover chrome; storing its first pages
+    at once would keep that chrome in them for good. Lines recurring on k of the first `pages`
+    pages are learned before any of those pages is stored. Outlets already learned in earlier
+    runs pass straight through. Held pages are released at the end of the run at the latest.
+    """
+
+    def __init__(self, recurring: RecurringLines, pages: int = 12) -> None:
+        self.recurring = recurring
+        self.pages = pages
+        self._seen: dict[str, int] = {source: pages for source in recurring.tables}
+        self._held: dict[str, list[Extracted]] = {}
+
+    def admit(self, item: Extracted) -> list[Extracted]:
+        """Observe `item`; return the items now ready to be written (possibly none)."""
+        article = item.result
+        if isinstance(article, Rejection):
+            return [item]
+        self.recurring.observe(article.source, article.text.split("\n"), page=article.url)
+        seen = self._seen[article.source] = self._seen.get(article.source, 0) + 1
+        held = self._held.setdefault(article.source, [])
+        held.append(item)
+        if seen < self.pages:
+            return []
+        ready = list(held)
+        held.clear()
+        return ready
+
+    def drain(self) -> list[Extracted]:
+        ready = [item for items in self._held.values() for item in items]
+        self._held.clear()
+        return ready
+
+
 class Pipeline:
     """The crawler's page sink (`ingest.crawl.PageSink`): extraction pool + single writer thread."""
 
@@ -206,13 +244,16 @@ class Pipeline:
         workers: int = 0,
         dedup: Deduplicator | None = None,
         on_progress: Callable[[RunStats], None] | None = None,
+        keep_raw: bool = True,
     ) -> None:
         self.engine = engine
         self.sources = {s.name: s for s in sources}
         self.stats = RunStats()
         recurring = load_recurring(engine, self.sources)
+        self._warmup = Warmup(recurring)
         self._writer = ArticleWriter(ensure_sources(engine, sources), dedup or Deduplicator(), self.stats, recurring)
         self._on_progress = on_progress
+        self._keep_raw = keep_raw  # archive raw pages (off when re-extracting from the archive)
         self._workers = workers or os.cpu_count() or 1
         # forkserver: the crawler's reactor and threads must not be forked into workers.
         context = multiprocessing.get_context("forkserver")
@@ -229,7 +270,7 @@ class Pipeline:
         self.stats.pages_fetched += 1
         source = self.sources[page.source]
         self._in_flight.acquire()
-        future = self._pool.submit(extract_page, page, source.timezone, tuple(source.languages))
+        future = self._pool.submit(extract_page, page, source.timezone, tuple(source.languages), self._keep_raw)
         future.add_done_callback(self._extracted)
 
     def reject(self, rejection: Rejection) -> None:
@@ -259,6 +300,9 @@ class Pipeline:
         try:
             while True:
                 batch, closing = self._next_batch()
+                batch = [ready for item in batch for ready in self._warmup.admit(item)]
+                if closing:
+                    batch += self._warmup.drain()
                 if batch:
                     self._write_batch(batch)
                     if self._on_progress:

@@ -6,10 +6,15 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, select
 
+from ingest.boilerplate import RecurringLines
+from ingest.config import Source
+from ingest.dedup import Deduplicator
+from ingest.pipeline import ArticleWriter, Extracted, Warmup, ensure_sources
+from ingest.records import RunStats
 from ingest.store.boilerplate import load_recurring, save_recurring
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
-from tests.store.test_dedup_store import DOCS, article, store
+from tests.store.test_dedup_store import DOCS, FETCHED, OUTLETS, article
 
 PROMO = "تابعونا على تطبيق الجريدة للهواتف الذكية"
 
@@ -19,17 +24,31 @@ def with_promo(i: int):  # type: ignore[no-untyped-def]
     return replace(a, source="outlet0", url=f"https://outlet0.example.ma/p{i}", text=f"{a.text}\n{PROMO}")
 
 
-def test_line_recurring_on_many_pages_of_an_outlet_is_stripped(engine: Engine) -> None:
-    store(engine, [with_promo(i) for i in range(0, 60, 10)])
+def test_line_recurring_on_an_outlets_first_pages_is_stripped_from_all_of_them(engine: Engine) -> None:
+    recurring = RecurringLines()
+    warmup = Warmup(recurring, pages=6)
+    items = [Extracted(with_promo(i), 200, FETCHED) for i in range(0, 60, 10)]
+    ready = [r for item in items for r in warmup.admit(item)] + warmup.drain()
+    stats = RunStats()
+    ids = ensure_sources(engine, [Source(name=o, homepage=f"https://{o}.example.ma/") for o in OUTLETS])
+    writer = ArticleWriter(ids, Deduplicator(), stats, recurring)
+    with write_transaction(engine) as session:
+        for item in ready:
+            writer.write(session, item)
     with engine.connect() as conn:
-        texts = list(conn.execute(select(CopyRow.text).order_by(CopyRow.id)).scalars())
-    assert PROMO in texts[0]
-    assert PROMO not in texts[-1]
+        texts = list(conn.execute(select(CopyRow.text)).scalars())
+    assert len(texts) == 6
+    assert not any(PROMO in text for text in texts)
+
+
+def test_outlet_pages_are_held_until_the_warmup_has_seen_enough() -> None:
+    warmup = Warmup(RecurringLines(), pages=3)
+    first = [warmup.admit(Extracted(with_promo(i), 200, FETCHED)) for i in (0, 10)]
+    assert first == [[], []]
+    assert len(warmup.admit(Extracted(with_promo(20), 200, FETCHED))) == 3
 
 
 def test_learned_lines_survive_a_restart(engine: Engine) -> None:
-    from ingest.boilerplate import RecurringLines
-
     learned = RecurringLines()
     for i in range(5):
         learned.observe("outlet0", [PROMO], page=f"p{i}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -152,14 +153,17 @@ class SampleWeb:
         self.close()
 
     def serve_forever(self) -> None:
-        """Serve until Ctrl-C, printing each outlet's URL first."""
+        """Serve until SIGINT (Ctrl-C) or SIGTERM, printing each outlet's URL first."""
+        stop = threading.Event()
+        # Explicit handlers: a parent may have started us with SIGINT ignored (background jobs
+        # of non-interactive shells), and SIGTERM would otherwise end us without closing.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         self.start()
         for name in self.outlets:
             print(f"{name:<10} {self.base_url(name)}/", flush=True)
         try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
+            stop.wait()
             print("stopping", flush=True)
         finally:
             self.close()

@@ -8,6 +8,7 @@
 - `crawl_runs`: one row per crawl run, with its statistics.
 - `leases`: which worker may crawl a source now (expires if its holder dies).
 - `boilerplate_lines`: per outlet, short lines seen on several pages (stripped as chrome).
+- `raw_pages`: the raw response of every fetched article page, compressed, for re-extraction.
 The view `canonical_articles` (created by the migrations) joins each story with its canonical copy.
 """
 
@@ -141,6 +142,23 @@ class FetchStateRow(Base):
     content_hash: Mapped[str | None] = mapped_column(String(40))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class RawPageRow(Base):
+    """The last response for a fetched article URL, compressed: what `ingest reextract` re-reads."""
+
+    __tablename__ = "raw_pages"
+
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)  # as requested (canonicalised)
+    source: Mapped[str] = mapped_column(String(64))
+    final_url: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime]
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed response body
+    size: Mapped[int] = mapped_column(Integer)  # uncompressed bytes
+
+    __table_args__ = (Index("ix_raw_pages_source_fetched", "source", "fetched_at"),)
 
 
 class BoilerplateRow(Base):

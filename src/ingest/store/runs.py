@@ -87,3 +87,25 @@ def _names(name: str) -> ColumnElement[bool]:
     """Runs whose comma-separated `sources` include `name` exactly."""
     col = RunRow.sources
     return or_(col == name, col.like(f"{name},%"), col.like(f"%,{name}"), col.like(f"%,{name},%"))
+
+
+def close_abandoned_runs(engine: Engine, source: str) -> list[int]:
+    """Record `interrupted` the worker runs of `source` still `running`; returns their ids.
+
+    Call it only while holding the source's lease, before starting a crawl: no worker can be
+    crawling the source then, so such a run belongs to a worker that died (SIGKILL, lost machine)
+    before its crawl could record an outcome. Runs of `ingest run-once` by hand hold no lease and
+    are left alone.
+    """
+    closed: list[int] = []
+    with write_transaction(engine) as session:
+        rows = session.scalars(select(RunRow).where(RunRow.outcome == "running", _names(source))).all()
+        for row in rows:
+            detail = row.detail or {}
+            if detail.get("trigger") != "worker":
+                continue
+            row.outcome = "interrupted"
+            row.finished_at = datetime.now(UTC)
+            row.detail = {**detail, "abandoned": True}
+            closed.append(row.id)
+    return closed

@@ -1,0 +1,108 @@
+"""The raw-page archive: the last response of every fetched article page, compressed, in the store.
+
+Kept in the store rather than in WARC files on one machine's disk: a page is archived in the
+same transaction as the copy extracted from it (so a crash never leaves one without the other),
+and every worker on every machine sharing the store can re-extract any page. zlib at level 6
+brings an 85 KB Arabic news page to about a fifth of its size.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ingest.records import FetchedPage
+from ingest.store.db import read_session, upsert
+from ingest.store.models import RawPageRow
+
+_LEVEL = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedPage:
+    """A page ready to be archived: its facts and its compressed body (compressed off the writer thread)."""
+
+    url: str
+    source: str
+    final_url: str
+    status: int
+    fetched_at: datetime
+    headers: dict[str, str]
+    body: bytes
+    size: int
+
+
+def pack(page: FetchedPage) -> ArchivedPage:
+    return ArchivedPage(
+        page.url,
+        page.source,
+        page.final_url,
+        page.status,
+        page.fetched_at,
+        dict(page.headers),
+        zlib.compress(page.body, _LEVEL),
+        len(page.body),
+    )
+
+
+def unpack(row: RawPageRow) -> FetchedPage:
+    return FetchedPage(
+        url=row.url,
+        final_url=row.final_url,
+        status=row.status,
+        headers=dict(row.headers),
+        body=zlib.decompress(row.body),
+        source=row.source,
+        fetched_at=row.fetched_at,
+    )
+
+
+def archive(session: Session, pages: Sequence[ArchivedPage]) -> None:
+    """Store (or replace) the archived response of each page, inside the caller's transaction."""
+    rows = [asdict(p) for p in pages]
+
+    def replace_all(ex: Any) -> dict[str, Any]:
+        return {k: getattr(ex, k) for k in ("source", "final_url", "status", "fetched_at", "headers", "body", "size")}
+
+    upsert(session, RawPageRow.__table__, rows, ["url"], replace_all)
+
+
+def archived_pages(
+    engine: Engine, sources: Sequence[str] = (), since: datetime | None = None, batch: int = 200
+) -> Iterator[FetchedPage]:
+    """Every archived page (optionally of these sources, fetched since), oldest first, in bounded batches."""
+    last: tuple[datetime, str] | None = None
+    while True:
+        with read_session(engine) as session:
+            stmt = select(RawPageRow).order_by(RawPageRow.fetched_at, RawPageRow.url).limit(batch)
+            if sources:
+                stmt = stmt.where(RawPageRow.source.in_(sources))
+            if since is not None:
+                stmt = stmt.where(RawPageRow.fetched_at >= since)
+            if last is not None:
+                stmt = stmt.where(
+                    (RawPageRow.fetched_at > last[0])
+                    | ((RawPageRow.fetched_at == last[0]) & (RawPageRow.url > last[1]))
+                )
+            rows = session.scalars(stmt).all()
+            pages = [unpack(r) for r in rows]
+        if not pages:
+            return
+        yield from pages
+        last = (pages[-1].fetched_at, pages[-1].url)
+
+
+def archived_count(engine: Engine, sources: Sequence[str] = (), since: datetime | None = None) -> int:
+    with read_session(engine) as session:
+        stmt = select(func.count()).select_from(RawPageRow)
+        if sources:
+            stmt = stmt.where(RawPageRow.source.in_(sources))
+        if since is not None:
+            stmt = stmt.where(RawPageRow.fetched_at >= since)
+        return session.scalar(stmt) or 0
