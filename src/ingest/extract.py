@@ -602,6 +602,29 @@ def _clean(text: str, title: str, section: str | None) -> str:
     return "\n".join(lines)
 
 
+_TABLE_TAGS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+_LAYOUT_CELL_CHARS = 400  # data cells hold figures and names, not whole paragraphs
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> None:
+    """Turn layout tables (old CMS templates put the whole page in one) into plain blocks.
+
+    trafilatura renders a table as `| cell | cell |` lines, which glues a layout table's headline,
+    date and body into one line. A table is layout, not data, when one of its cells holds block
+    content (paragraphs, divs, nested tables) or a long run of prose; data tables are left alone.
+    """
+    for table in reversed(tree.xpath("//table")):  # innermost first, so nesting unwraps cleanly
+        cells = table.xpath("./tr/td | ./tr/th | ./*/tr/td | ./*/tr/th")
+        layout = any(
+            cell.xpath(".//p | .//div | .//table | .//article")
+            or len(cell.text_content().strip()) > _LAYOUT_CELL_CHARS
+            for cell in cells
+        )
+        if layout:
+            for node in [table, *table.iter(*_TABLE_TAGS)]:
+                node.tag = "div"
+
+
 def extract_body(
     tree: HtmlElement, nodes: Sequence[dict[str, Any]], url: str, title: str, section: str | None
 ) -> _Body:
@@ -683,6 +706,7 @@ def extract(
     tree = load_html(decode(page.body, page.content_type))
     if tree is None:
         return reject("not-html", "unparseable")
+    unwrap_layout_tables(tree)
     return _from_tree(page, tree, timezone, languages, recurring, reject)
 
 

@@ -118,6 +118,38 @@ def test_query_contains_ignores_hamza_and_diacritic_variants(site: Site, crawled
     assert any(site.url(page.key) in {c["url"] for c in h["sources"]} for h in hits)  # type: ignore[union-attr]
 
 
+def test_stored_publication_times_match_the_ground_truth_in_utc(site: Site, crawled: CrawledStore) -> None:
+    stored = stored_copies(crawled)
+    wrong = {
+        p.key: stored[site.url(p.key)].published_at
+        for p in site.truth.stored_pages()
+        if stored[site.url(p.key)].published_at != p.published
+    }
+    assert wrong == {}
+
+
+def test_stored_languages_match_the_ground_truth(site: Site, crawled: CrawledStore) -> None:
+    stored = stored_copies(crawled)
+    wrong = {
+        p.key: stored[site.url(p.key)].language
+        for p in site.truth.stored_pages()
+        if stored[site.url(p.key)].language != p.language
+    }
+    assert wrong == {}
+
+
+def test_stored_text_is_the_article_body(site: Site, crawled: CrawledStore) -> None:
+    from ingest.extractbench import token_prf
+
+    stored = stored_copies(crawled)
+    weak = {
+        p.key: round(f1, 3)
+        for p in site.truth.stored_pages()
+        if (f1 := token_prf(stored[site.url(p.key)].text, p.text)[2]) < 0.97
+    }
+    assert weak == {}
+
+
 def test_second_identical_run_adds_nothing_and_fetches_no_known_article(site: Site, crawled: CrawledStore) -> None:
     with crawled.engine.connect() as conn:
         before = (
