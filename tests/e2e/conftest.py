@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from ingest.sampleweb import GroundTruth, SampleWeb, load_ground_truth
+from ingest.sampleweb import GroundTruth, RequestRecord, SampleWeb, load_ground_truth
 from ingest.store.db import make_engine
 from ingest.urls import canonicalize
 from tests.support import postgres_schema_url
@@ -94,6 +94,9 @@ class CrawledStore:
     url: str
     engine: Engine
     first: Crawl
+    # What the first crawl asked of the sample web: the live log is shared by every test (and both
+    # backends' crawls), so checks about one crawl's requests read this snapshot instead.
+    requests: list[RequestRecord] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -102,7 +105,9 @@ def crawled(
 ) -> Iterator[CrawledStore]:
     """The whole sample web crawled once into a fresh store, per backend and test module."""
     for url in backend_url(request.param, tmp_path_factory.mktemp(request.param), request):
+        before = len(site.web.requests)
         first = run_once(site, url)
+        requests = site.web.requests[before:]
         engine = make_engine(url)
-        yield CrawledStore(url, engine, first)
+        yield CrawledStore(url, engine, first, requests)
         engine.dispose()
