@@ -59,6 +59,13 @@ class Extracted:
     archived: ArchivedPage | None = None  # the raw page, compressed, to archive with the result
 
 
+@dataclass(frozen=True, slots=True)
+class FetchRecords:
+    """Fetch-state rows from the crawler, written by the writer thread with the next batch."""
+
+    rows: list[dict[str, Any]]
+
+
 def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str], keep_raw: bool = True) -> Extracted:
     """Run in a worker process: never raises, so one bad page cannot break the pool."""
     try:
@@ -102,7 +109,10 @@ class ArticleWriter:
         self.stats = stats
         self.recurring = recurring or RecurringLines()
 
-    def write(self, session: Session, item: Extracted) -> None:
+    def write(self, session: Session, item: Extracted | FetchRecords) -> None:
+        if isinstance(item, FetchRecords):
+            record_fetch_state(session, item.rows)
+            return
         result = item.result
         if item.archived is not None:
             archive(session, [item.archived])
@@ -210,10 +220,12 @@ class Warmup:
         self.recurring = recurring
         self.pages = pages
         self._seen: dict[str, int] = {source: pages for source in recurring.tables}
-        self._held: dict[str, list[Extracted]] = {}
+        self._held: dict[str, list[Extracted | FetchRecords]] = {}
 
-    def admit(self, item: Extracted) -> list[Extracted]:
+    def admit(self, item: Extracted | FetchRecords) -> list[Extracted | FetchRecords]:
         """Observe `item`; return the items now ready to be written (possibly none)."""
+        if isinstance(item, FetchRecords):
+            return [item]
         article = item.result
         if isinstance(article, Rejection):
             return [item]
@@ -227,7 +239,7 @@ class Warmup:
         held.clear()
         return ready
 
-    def drain(self) -> list[Extracted]:
+    def drain(self) -> list[Extracted | FetchRecords]:
         ready = [item for items in self._held.values() for item in items]
         self._held.clear()
         return ready
@@ -276,6 +288,10 @@ class Pipeline:
     def reject(self, rejection: Rejection) -> None:
         self.stats.error(rejection.reason)
 
+    def record_fetches(self, rows: list[dict[str, Any]]) -> None:
+        """The frontier's writes, queued for the writer thread: the crawler never waits on the store."""
+        self._queue.put(FetchRecords(rows))
+
     # -- plumbing -------------------------------------------------------------------------------
     def _extracted(self, future: Future[Extracted]) -> None:
         self._in_flight.release()
@@ -313,8 +329,8 @@ class Pipeline:
             log.exception("writer stopped")
             self._failure = exc
 
-    def _next_batch(self) -> tuple[list[Extracted], bool]:
-        batch: list[Extracted] = []
+    def _next_batch(self) -> tuple[list[Extracted | FetchRecords], bool]:
+        batch: list[Extracted | FetchRecords] = []
         deadline = None
         while len(batch) < _BATCH_SIZE:
             try:
@@ -328,7 +344,7 @@ class Pipeline:
             deadline = deadline or time.monotonic() + _BATCH_SECONDS
         return batch, False
 
-    def _write_batch(self, batch: list[Extracted]) -> None:
+    def _write_batch(self, batch: list[Extracted | FetchRecords]) -> None:
         snapshot = self.stats.copy()
         try:
             with write_transaction(self.engine) as session:
@@ -343,6 +359,6 @@ class Pipeline:
                 with write_transaction(self.engine) as session:
                     self._writer.write(session, item)
             except Exception as exc:
-                url = getattr(item.result, "url", "?")
+                url = getattr(getattr(item, "result", None), "url", "fetch records")
                 log.error("could not store %s: %s", url, exc)
                 self.stats.error("store-failed")

@@ -6,13 +6,18 @@ Used by `ingest run-once` and by each crawl the worker starts.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import FrameType, TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 
 from ingest.config import Settings, Source, parse_duration
 from ingest.crawl import CrawlWindow, SourceReport, run_crawl
+from ingest.logcontext import log_context
 from ingest.pipeline import Pipeline
 from ingest.records import RunStats
 from ingest.store.frontier import DbFrontier
@@ -24,7 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class RunResult:
     run_id: int
-    outcome: str  # ok, partial, failed
+    outcome: str  # ok, partial, failed, interrupted
     stats: RunStats
     reports: list[SourceReport] = field(default_factory=list)
     failed_sources: list[str] = field(default_factory=list)
@@ -34,9 +39,16 @@ class RunResult:
 def source_failed(report: SourceReport) -> bool:
     """A source failed when it sent requests but got nothing usable at all."""
     useful = report.pages + report.skipped_known + report.not_modified
-    return useful == 0 and (
-        report.requests == 0 or sum(report.errors.values()) > 0 or report.articles_seen == 0
-    )
+    return useful == 0 and (report.requests == 0 or sum(report.errors.values()) > 0 or report.articles_seen == 0)
+
+
+def run_outcome(reports: Sequence[SourceReport], failed: dict[str, bool], *, signalled: bool = False) -> str:
+    """interrupted when a signal stopped the crawl (Scrapy's close reason "shutdown"), else by failures."""
+    if signalled or any(r.finish_reason == "shutdown" for r in reports):
+        return "interrupted"
+    if failed and all(failed.values()):
+        return "failed"
+    return "partial" if any(failed.values()) else "ok"
 
 
 def run_once(
@@ -53,27 +65,89 @@ def run_once(
     names = [s.name for s in sources]
     if run_id is None:
         run_id = start_run(engine, names, {"window": _window_detail(window)})
-    log.info("run %d started: %s", run_id, ", ".join(names))
-    pipeline = Pipeline(engine, sources, workers=settings.extract_workers, on_progress=on_progress)
-    frontier = DbFrontier(
-        engine,
-        recheck_window=parse_duration(settings.recheck_window),
-        recheck_every=parse_duration(settings.recheck_every),
-    )
+    with log_context(run_id, ",".join(names), process_wide=True):
+        return _run(engine, run_id, sources, settings, window, on_progress, log_level)
+
+
+def _run(
+    engine: Engine,
+    run_id: int,
+    sources: Sequence[Source],
+    settings: Settings,
+    window: CrawlWindow | None,
+    on_progress: Callable[[RunStats], None] | None,
+    log_level: str,
+) -> RunResult:
+    log.info("run %d started: %s", run_id, ", ".join(s.name for s in sources))
     reports: list[SourceReport] = []
-    try:
-        reports = run_crawl(list(sources), settings, pipeline, frontier, window, log_level=log_level)
-    finally:
-        stats = pipeline.close()
-        for report in reports:
-            for kind, count in report.errors.items():
-                stats.errors[kind] = stats.errors.get(kind, 0) + count
+    pipeline: Pipeline | None = None
+    with _StopSignals() as stop:
+        try:
+            pipeline = Pipeline(engine, sources, workers=settings.extract_workers, on_progress=on_progress)
+            frontier = DbFrontier(
+                engine,
+                recheck_window=parse_duration(settings.recheck_window),
+                recheck_every=parse_duration(settings.recheck_every),
+                writer=pipeline.record_fetches,
+            )
+            reports = run_crawl(list(sources), settings, pipeline, frontier, window, log_level=log_level)
+        except KeyboardInterrupt:  # SIGINT/SIGTERM before Scrapy took the signals over
+            stop.interrupted = True
+        finally:
+            stats = pipeline.close() if pipeline is not None else RunStats()
+            for report in reports:
+                for kind, count in report.errors.items():
+                    stats.errors[kind] = stats.errors.get(kind, 0) + count
+        signalled = stop.received()
     failed = {r.source: source_failed(r) for r in reports}
-    outcome = "failed" if failed and all(failed.values()) else ("partial" if any(failed.values()) else "ok")
+    outcome = run_outcome(reports, failed, signalled=signalled)
     finish_run(engine, run_id, outcome, stats, {"sources": [vars(r) for r in reports]})
-    unhealthy = record_source_health(engine, failed)
+    # A source stopped by a signal did not fail: its health is judged by its next complete run.
+    judged = {} if outcome == "interrupted" else failed
+    unhealthy = record_source_health(engine, judged)
     log.info("run %d finished: %s", run_id, outcome)
     return RunResult(run_id, outcome, stats, reports, [n for n, f in failed.items() if f], unhealthy)
+
+
+class _StopSignals:
+    """Whether SIGTERM/SIGINT stopped this run, whoever handled the signal.
+
+    Until Scrapy's reactor runs, SIGTERM raises KeyboardInterrupt here, as Ctrl-C does, so the
+    run is still closed and recorded. Then Scrapy handles both signals (a graceful stop; a second
+    signal forces it) and swaps its handler on the first one: that swap is how a stop is told
+    afterwards, since spiders stopped while starting up close without a report ("shutdown").
+    Only in the main thread (signal handlers cannot be set elsewhere).
+    """
+
+    def __init__(self) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self.interrupted = False
+        self._saved: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if self.active:
+            self._saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+            signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    def received(self) -> bool:
+        if self.interrupted:
+            return True
+        for sig, saved in self._saved.items():
+            handler = signal.getsignal(sig)
+            if getattr(handler, "__name__", "").startswith("_signal_kill"):  # Scrapy's after a first signal
+                return True
+            if handler == signal.SIG_IGN and saved != signal.SIG_IGN:  # ... after a second one
+                return True
+        return False
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        for sig, saved in self._saved.items():
+            signal.signal(sig, saved)
 
 
 def _window_detail(window: CrawlWindow | None) -> dict[str, str | None] | None:

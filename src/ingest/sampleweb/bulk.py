@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
@@ -17,19 +18,32 @@ SITEMAP_CHUNK = 1000
 
 
 def bulk_articles(scale: int) -> list[Article]:
-    """Deterministic synthetic articles: each takes a title and 4-6 paragraphs from different stories."""
+    """Deterministic synthetic articles for benchmarks: distinct at the word level, like real news.
+
+    Each article draws 4-6 paragraphs from the corpus and replaces about a third of their words
+    with words drawn from the corpus vocabulary, so two articles share stock phrases but not
+    whole sentences. Every tenth article is a syndicated copy of an article published a little
+    earlier (dateline added, last paragraph dropped), so dedup has real copies to link.
+    """
     pool = [a for a in corpus.articles() if a.lang == "ar" and a.kind == "article" and len(a.paragraphs) >= 2]
+    vocabulary = sorted({w for a in pool for para in a.paragraphs for w in para.split() if len(w) > 2})
     start = dates.parse_local("2025-04-01 06:00")
-    out = []
+    out: list[Article] = []
     for i in range(scale):
+        rng = random.Random(i)
         base = pool[(i * 7919) % len(pool)]
-        paras = [pool[(i * 31 + k * 104729) % len(pool)].paragraphs[(i + k) % 2] for k in range(4 + i % 3)]
+        if i % 10 == 9 and i >= 3:
+            source = out[i - 3]
+            paras = ("الرباط- متابعة", *source.paragraphs[:-1])
+        else:
+            picked = [rng.choice(pool).paragraphs[rng.randrange(2)] for _ in range(4 + i % 3)]
+            paras = tuple(_vary(para, rng, vocabulary) for para in picked)
         when = start + timedelta(minutes=7 * i)
         a = Article(
             outlet=BULK,
             story=f"bulk-{i + 1}",
             title=f"{base.title} ({i + 1})",
-            paragraphs=tuple(paras),
+            paragraphs=paras,
             published=when,
             modified=when + timedelta(minutes=5),
             lang="ar",
@@ -39,6 +53,10 @@ def bulk_articles(scale: int) -> list[Article]:
         )
         out.append(Article(**{**a.__dict__, "path": f"/b/{i + 1}.html"}))
     return out
+
+
+def _vary(paragraph: str, rng: random.Random, vocabulary: list[str]) -> str:
+    return " ".join(rng.choice(vocabulary) if rng.random() < 0.35 else w for w in paragraph.split())
 
 
 class Bulk(Site):

@@ -10,7 +10,7 @@ grow with the size of the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,10 +45,20 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
 class DbFrontier:
     """`ingest.frontier.Frontier` on the store."""
 
-    def __init__(self, engine: Engine, *, recheck_window: timedelta, recheck_every: timedelta) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        recheck_window: timedelta,
+        recheck_every: timedelta,
+        writer: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
+        """`writer`, when given, takes the fetch-state rows to write (the pipeline's writer thread),
+        so that recording a fetch never waits for the store's write lock."""
         self.engine = engine
         self.recheck_window = recheck_window
         self.recheck_every = recheck_every
+        self.writer = writer
 
     def unseen_articles(self, source: str, urls: Iterable[str], now: datetime) -> set[str]:
         wanted = list(dict.fromkeys(urls))
@@ -101,7 +111,9 @@ class DbFrontier:
 
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:
         rows = [_row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)]
-        if rows:
+        if rows and self.writer is not None:
+            self.writer(rows)
+        elif rows:
             with write_transaction(self.engine) as session:
                 record_fetch_state(session, rows)
 
