@@ -318,8 +318,10 @@ class NewsSpider(scrapy.Spider):
         """Which sitemap-index children to fetch this run.
 
         Backfill: every child whose lastmod is not before the window (a child's lastmod is its
-        newest entry). Incremental: the news sitemaps, else the newest few by lastmod. Either way,
-        a child whose lastmod is not after our last fetch of it is skipped (counted not_modified).
+        newest entry). Incremental: every child never fetched before (so the first run of a
+        source reads all its sitemaps, once), plus the news sitemaps, else the newest few by
+        lastmod. Either way, a child whose lastmod is not after our last fetch of it is skipped
+        (counted not_modified).
         """
         if self.backfill:
             assert self.window is not None and self.window.since is not None
@@ -327,7 +329,9 @@ class NewsSpider(scrapy.Spider):
         else:
             news = [c for c in children if "news" in c.url.lower()]
             dated = sorted((c for c in children if c.lastmod), key=lambda c: c.lastmod or 0, reverse=True)
-            chosen = news or dated[:NORMAL_RUN_CHILDREN] or children[:NORMAL_RUN_CHILDREN]
+            unknown = [c for c in children if not self.frontier.fetched_before(canonicalize(c.url))]
+            recent = news or dated[:NORMAL_RUN_CHILDREN] or children[:NORMAL_RUN_CHILDREN]
+            chosen = list({c.url: c for c in [*recent, *unknown]}.values())[:MAX_CHILDREN]
         out: list[discovery.SitemapEntry] = []
         for child in chosen:
             last = discovery.parse_date(self.frontier.validators(canonicalize(child.url)).last_modified)

@@ -47,6 +47,10 @@ class Frontier(Protocol):
         """Validators for a conditional request to a feed or sitemap (empty if never fetched)."""
         ...
 
+    def fetched_before(self, url: str) -> bool:
+        """Whether a feed, sitemap or listing URL was ever fetched successfully."""
+        ...
+
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:
         """Remember fetches (idempotent: the last outcome per URL wins)."""
         ...

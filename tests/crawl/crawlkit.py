@@ -151,6 +151,9 @@ class MemoryFrontier:
     def validators(self, url: str) -> Validators:
         return self._validators.get(url, Validators())
 
+    def fetched_before(self, url: str) -> bool:
+        return url in self._validators or any(o.url == url and 0 < o.status < 400 for o in self.recorded)
+
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:
         for o in outcomes:
             self.recorded.append(o)

@@ -243,6 +243,32 @@ def test_sitemap_child_not_modified_since_last_fetch_is_skipped(web: TestWeb) ->
     assert result.report["not_modified"] == 1
 
 
+def _index_of_five_children(web: TestWeb) -> None:
+    kids = "".join(
+        f"<sitemap><loc>{web.url(f'/s{i}.xml')}</loc><lastmod>2026-11-0{i}T00:00:00Z</lastmod></sitemap>"
+        for i in range(1, 6)
+    )
+    web.add("/sitemap.xml", f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{kids}</sitemapindex>',
+            "application/xml")  # fmt: skip
+    for i in range(1, 6):
+        web.add(f"/s{i}.xml", f"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>{web.url(f"/news/{i}")}</loc></url></urlset>""", "application/xml")  # fmt: skip
+    serve_articles(web, 1, 2, 3, 4, 5)
+
+
+def test_first_normal_run_reads_every_sitemap_child(web: TestWeb) -> None:
+    _index_of_five_children(web)
+    result = crawl([source(web, sitemaps=[web.url("/sitemap.xml")])])
+    assert sorted(result.accepted_urls()) == [web.url(f"/news/{i}") for i in range(1, 6)]
+
+
+def test_later_normal_run_reads_only_the_newest_known_children(web: TestWeb) -> None:
+    _index_of_five_children(web)
+    fetched = {web.url(f"/s{i}.xml"): {"etag": f'"s{i}"'} for i in range(1, 6)}
+    crawl([source(web, sitemaps=[web.url("/sitemap.xml")])], validators=fetched)
+    assert sorted(p for p in web.paths() if p.startswith("/s") and p != "/sitemap.xml") == ["/s4.xml", "/s5.xml"]
+
+
 def test_backfill_skips_news_sitemap_entries_outside_the_window(web: TestWeb) -> None:
     entries = "".join(
         f"""<url><loc>{web.url(f"/news/{i}")}</loc><news:news><news:title>t{i}</news:title>

@@ -109,6 +109,11 @@ class DbFrontier:
                 return Validators()
             return Validators(etag=row.etag, last_modified=row.last_modified)
 
+    def fetched_before(self, url: str) -> bool:
+        with read_session(self.engine) as session:
+            status = session.scalar(select(FetchStateRow.status).where(FetchStateRow.url == url))
+            return status is not None and 0 < status < 400
+
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:
         rows = [_row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)]
         if rows and self.writer is not None:
