@@ -322,7 +322,7 @@ class Settings(_Strict):
     user_agent: str = "ingest/0.1 (+https://github.com/ingest-news/ingest; news archive crawler)"
     concurrent_requests: int = Field(default=32, ge=1)
     concurrent_per_source: int = Field(default=4, ge=1)
-    download_delay: float = Field(default=0.25, ge=0)
+    download_delay: float = Field(default=0.1, ge=0)  # floor per source; AutoThrottle adapts above it
     download_timeout: float = Field(default=30, gt=0)
     max_page_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     retry_times: int = Field(default=2, ge=0)
