@@ -230,6 +230,17 @@ def parse_sitemap(body: bytes, base_url: str, default_tz: tzinfo = UTC) -> Sitem
     return SitemapDoc("index" if kind == "sitemapindex" else "urlset", entries)
 
 
+def robots_crawl_delay(body: bytes, user_agent: str) -> float | None:
+    """The ``Crawl-delay`` robots.txt asks of `user_agent` (seconds), if any."""
+    from protego import Protego
+
+    try:
+        delay = Protego.parse(body.decode("utf-8", "replace")).crawl_delay(user_agent)
+    except Exception:  # a malformed robots.txt asks nothing of us
+        return None
+    return float(delay) if delay else None
+
+
 def robots_sitemaps(body: bytes, base_url: str) -> list[str]:
     """The ``Sitemap:`` lines of a robots.txt (anywhere in the file, any case), in order."""
     out: list[str] = []

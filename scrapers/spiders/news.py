@@ -42,6 +42,7 @@ RECORD_BATCH = 50  # outcomes per frontier.record call
 MAX_SITEMAP_DEPTH = 3  # index -> index -> urlset is the deepest seen in the wild, plus one
 NORMAL_RUN_CHILDREN = 2  # newest sitemap-index children followed in an incremental run
 MAX_CHILDREN = 2000  # sitemap-index children followed in a backfill
+MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this would make the source uncrawlable
 SITEMAP_MAXSIZE = 64 * 1024 * 1024  # sitemaps may be 50 MB; article pages stay at max_page_bytes
 # Discovery before articles, so frontier batches fill early and pagination decisions come first.
 PRIORITY = {"robots": 100, "feed": 30, "sitemap": 20, "homepage": 20, "listing": 10, "article": 0}
@@ -121,6 +122,7 @@ class NewsSpider(scrapy.Spider):
         self._discovery_queued: set[str] = set()  # feed/sitemap/listing URLs already requested
         self._outcomes: list[FetchOutcome] = []
         self._discovery_started = False
+        self.crawl_delay: float | None = None  # from robots.txt, when the site asks for one
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -151,6 +153,8 @@ class NewsSpider(scrapy.Spider):
             if v.last_modified:
                 headers["If-Modified-Since"] = v.last_modified
         m: dict[str, Any] = {"kind": kind, "download_slot": self.source.name, **(meta or {})}
+        if self.crawl_delay is not None:  # AutoThrottle must not shorten a delay the site asked for
+            m["autothrottle_dont_adjust_delay"] = True
         if allow_offsite:
             m["allow_offsite"] = True
         if kind in ("feed", "sitemap"):
@@ -253,7 +257,21 @@ class NewsSpider(scrapy.Spider):
     def _robots(self, response: Response) -> Iterator[Request]:
         self._record(response.request.url if response.request else response.url, "robots", response.status, response)
         self._prime_robots_cache(response)
+        if response.status == 200:
+            self._honour_crawl_delay(response.body)
         yield from self._start_discovery(discovery.robots_sitemaps(response.body, response.url))
+
+    def _honour_crawl_delay(self, body: bytes) -> None:
+        """A site's own Crawl-delay wins over our default: it becomes the source's fixed delay."""
+        user_agent = str(self.crawler.settings.get("USER_AGENT", ""))
+        asked = discovery.robots_crawl_delay(body, user_agent)
+        if asked is None:
+            return
+        self.crawl_delay = min(asked, MAX_CRAWL_DELAY)
+        slot = self.crawler.engine.downloader.slots.get(self.source.name) if self.crawler.engine else None
+        if slot is not None:
+            slot.delay = max(slot.delay, self.crawl_delay)
+        logger.info("%s: robots.txt asks for a crawl delay of %.1f s", self.source.name, self.crawl_delay)
 
     def _prime_robots_cache(self, response: Response) -> None:
         """Hand our robots.txt to RobotsTxtMiddleware so it does not fetch the same file again.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 from typing import Any
 
 from tests.crawl.crawlkit import Reply, TestWeb, article_html, crawl
@@ -351,3 +352,14 @@ def test_listing_page_url_template_is_followed(web: TestWeb) -> None:
     listing = {"url": web.url("/list/1"), "page_url": web.url("/list/{page}"), "max_pages": 3}
     crawl([source(web, listings=[listing])])
     assert [p for p in web.paths() if p.startswith("/list/")] == ["/list/1", "/list/2", "/list/3"]
+
+
+def test_robots_crawl_delay_spaces_the_sources_requests(web: TestWeb) -> None:
+    web.add("/robots.txt", "User-agent: *\nCrawl-delay: 1\nAllow: /\n", "text/plain")
+    items = [(f"/news/{i}", f"عنوان {i}", "Mon, 16 Nov 2026 10:00:00 +0100") for i in (1, 2, 3)]
+    web.add("/feed", rss(web, *items), "application/rss+xml")
+    serve_articles(web, 1, 2, 3)
+    crawl([source(web, feeds=[web.url("/feed")])])
+    times = sorted(h.at for h in web.hits if h.path.startswith("/news/"))
+    assert len(times) == 3
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.9
