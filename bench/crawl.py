@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import subprocess
@@ -33,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from run import machine  # bench/ is on sys.path when a bench runs as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 SINCE = "2025-01-01"  # before the bulk outlet's first article (2025-04-01): every sitemap child is walked
@@ -235,18 +236,6 @@ def measure_extract(sources: Path, server_pid: int, workdir: Path) -> Result:
 
 
 # ------------------------------------------------------------------------------------------ report
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, Python {platform.python_version()}"
 
 
 def table(n: int, results: list[Result]) -> str:

@@ -34,12 +34,13 @@ from ingest.boilerplate import RecurringLines
 from ingest.config import Source
 from ingest.dedup import Deduplicator, signature_bytes
 from ingest.extract import extract
+from ingest.frontier import FetchOutcome
 from ingest.normalize import normalize
 from ingest.records import Article, FetchedPage, Rejection, RunStats
 from ingest.store.archive import ArchivedPage, archive, pack
 from ingest.store.boilerplate import load_recurring, save_recurring
 from ingest.store.db import upsert, write_transaction
-from ingest.store.frontier import record_fetch_state
+from ingest.store.frontier import fetch_state_row, record_fetch_state
 from ingest.store.models import CopyRow, SourceRow
 
 log = logging.getLogger(__name__)
@@ -127,38 +128,26 @@ class ArticleWriter:
 
     def _reject(self, session: Session, rejection: Rejection, item: Extracted) -> None:
         self.stats.error(rejection.reason)
-        row = {
-            "url": rejection.url,
-            "source": rejection.source,
-            "kind": "article",
-            "last_fetched_at": item.fetched_at,
-            "status": item.status if item.status >= 400 else 200,
-            "etag": None,
-            "last_modified": None,
-            "content_hash": None,
-            "failures": 1,
-            "error": f"{rejection.reason}: {rejection.detail}"[:500],
-        }
-        record_fetch_state(session, [row])
+        status = item.status if item.status >= 400 else 200
+        outcome = FetchOutcome(
+            rejection.url,
+            rejection.source,
+            "article",
+            status,
+            item.fetched_at,
+            error=f"{rejection.reason}: {rejection.detail}",
+        )
+        record_fetch_state(session, [fetch_state_row(outcome)])
 
     def _remember_alias(self, session: Session, article: Article, existing: CopyRow | None) -> None:
         """A copy reached through another URL (old link, redirect): that URL is known from now on."""
         alias = article.fetched_url
         if not alias or alias == article.url or (existing is not None and alias == existing.fetched_url):
             return
-        row = {
-            "url": alias,
-            "source": article.source,
-            "kind": "article",
-            "last_fetched_at": article.fetched_at,
-            "status": 200,
-            "etag": None,
-            "last_modified": None,
-            "content_hash": None,
-            "failures": 0,
-            "error": f"alias of {article.url}"[:500],
-        }
-        record_fetch_state(session, [row])
+        outcome = FetchOutcome(
+            alias, article.source, "article", 200, article.fetched_at, error=f"alias of {article.url}"
+        )
+        record_fetch_state(session, [fetch_state_row(outcome)])
 
     def _store(self, session: Session, article: Article) -> None:
         search_text = normalize(f"{article.title}\n{article.text}")

@@ -115,7 +115,9 @@ class DbFrontier:
             return status is not None and 0 < status < 400
 
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:
-        rows = [_row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)]
+        rows = [
+            fetch_state_row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)
+        ]
         if rows and self.writer is not None:
             self.writer(rows)
         elif rows:
@@ -123,8 +125,9 @@ class DbFrontier:
                 record_fetch_state(session, rows)
 
 
-def _row(o: FetchOutcome) -> dict[str, Any]:
-    failed = o.error is not None or o.status == 0 or o.status >= 400
+def fetch_state_row(o: FetchOutcome) -> dict[str, Any]:
+    """The `fetch_state` row recording one outcome."""
+    failed = o.status == 0 or o.status >= 400
     return {
         "url": o.url,
         "source": o.source,
