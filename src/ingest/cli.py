@@ -449,6 +449,38 @@ def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> 
         click.echo(f"  {c.source:<14} {c.published_at}  {sim}\n    {c.url}\n    {c.title}")
 
 
+@main.command("explain")
+@click.argument("url")
+@store_options
+def explain_cmd(url: str, database_url: str | None, data_dir: Path | None) -> None:
+    """Say why the copy at URL joined its story (or founded one), and how it compares now with its
+    story's canonical copy and with the closest other stories."""
+    from ingest.dedup import explain
+    from ingest.store.db import read_session
+    from ingest.urls import canonicalize
+
+    with _store(_settings(database_url, data_dir)) as engine, read_session(engine) as session:
+        found = explain(session, canonicalize(url)) or explain(session, url)
+    if found is None:
+        click.echo(f"error: no stored copy has the URL {url}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"copy {found.copy_id}: {found.url}")
+    click.echo(f"story {found.story_id} (canonical copy {found.canonical_copy_id})")
+    click.echo(f"joined because: {found.join_reason or '-'}")
+    if found.against_canonical is None:
+        click.echo("it is the story's canonical copy")
+    else:
+        v = found.against_canonical.verdict
+        click.echo(f"now, against the canonical copy: {'same story' if v.same_story else 'NOT the same story'}: "
+                   f"{v.reason}")
+    for other in found.other_stories:
+        v = other.verdict
+        click.echo(f"closest other story {other.story_id}, copy {other.copy_id} ({other.url}): "
+                   f"{'would verify' if v.same_story else 'does not verify'}: {v.reason}")
+    if not found.other_stories:
+        click.echo("no other story is a candidate")
+
+
 # -- operations ------------------------------------------------------------------------------------
 
 
@@ -491,6 +523,13 @@ def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> 
     envvar="INGEST_METRICS_PORT",
     help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
 )
+@click.option(
+    "--lease-ttl",
+    default="90s",
+    show_default=True,
+    envvar="INGEST_LEASE_TTL",
+    help="How long a source's lease outlives its holder: after a worker dies, others wait this long.",
+)
 @store_options
 @click.pass_context
 def worker_cmd(
@@ -501,6 +540,7 @@ def worker_cmd(
     crawl_timeout: str,
     grace: str,
     metrics_port: int | None,
+    lease_ttl: str,
     database_url: str | None,
     data_dir: Path | None,
 ) -> None:
@@ -528,7 +568,10 @@ def worker_cmd(
             max_concurrent,
             ctx.obj["log_format"],
             ctx.obj["log_level"],
+            lease_ttl=parse_duration(lease_ttl),
         )
+        if opts.lease_ttl.total_seconds() < 4:
+            raise ValueError("--lease-ttl must be at least 4s (the lease is renewed every second or two)")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     with _store(settings) as engine:

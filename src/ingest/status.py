@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from ingest.config import Source
-from ingest.schedule import trigger_for
+from ingest.schedule import next_run_after
 from ingest.store.db import read_session
 from ingest.store.leases import holder_of
 from ingest.store.models import CopyRow, RunRow, SourceRow
@@ -26,20 +26,25 @@ class SourceStatus:
     healthy: bool
     last_run_at: datetime | None
     last_outcome: str | None
-    next_run_at: datetime | None
+    next_run_at: datetime | None  # None when disabled; in the past when overdue
     error_rate: float | None  # failed or timed-out runs among the last _WINDOW
     zero_article_runs: int  # consecutive recent runs that fetched no article page and knew none
     copies: int
     crawling_now: str | None  # lease holder, when a worker is crawling it
 
     @property
-    def warning(self) -> str | None:
+    def warnings(self) -> list[str]:
+        found = []
         if not self.healthy:
-            return "unhealthy: several failed runs in a row"
+            found.append("unhealthy: several failed runs in a row")
         if self.zero_article_runs >= _ZERO_STREAK:
             n = self.zero_article_runs
-            return f"no articles for {n} runs: its template, feed or sitemap probably changed"
-        return None
+            found.append(f"no articles for {n} runs: its template, feed or sitemap probably changed")
+        return found
+
+    @property
+    def warning(self) -> str | None:
+        return "; ".join(self.warnings) or None
 
 
 def _report_of(run: RunRow, name: str) -> dict[str, Any]:
@@ -49,13 +54,30 @@ def _report_of(run: RunRow, name: str) -> dict[str, Any]:
     return {}
 
 
+def _found_nothing(report: dict[str, Any]) -> bool | None:
+    """True: the run found no article; False: it found some; None: a quiet run, nothing to judge.
+
+    A run that fetched article pages or skipped known ones found articles. One whose feeds and
+    sitemaps answered "not modified" without an error is quiet (the outlet published nothing
+    new). Anything else found nothing: every channel failed, or none led to an article page.
+    """
+    if report.get("pages", 0) or report.get("skipped_known", 0):
+        return False
+    if report.get("not_modified", 0) and not sum(report.get("errors", {}).values()):
+        return None
+    return True
+
+
 def _zero_streak(runs: list[RunRow], name: str) -> int:
+    """Consecutive recent runs (newest first) in which the source found no article at all."""
     streak = 0
     for run in runs:
-        if run.outcome == "running":
+        if run.outcome in ("running", "interrupted", "timed-out"):  # incomplete: proves nothing
             continue
-        report = _report_of(run, name)
-        if report.get("pages", 0) or report.get("skipped_known", 0) or report.get("not_modified", 0):
+        found_nothing = _found_nothing(_report_of(run, name))
+        if found_nothing is None:
+            continue
+        if not found_nothing:
             break
         streak += 1
     return streak
@@ -71,10 +93,7 @@ def source_statuses(engine: Engine, sources: list[Source]) -> list[SourceStatus]
         runs = recent_runs(engine, source.name, limit=_WINDOW)
         finished = [r for r in runs if r.outcome != "running"]
         last = runs[0] if runs else None
-        nxt = None
-        if source.enabled:
-            after = last.started_at if last else None
-            nxt = trigger_for(source).get_next_fire_time(None, after or datetime.now(UTC)) if after else None
+        nxt = next_run_after(source, last.started_at if last else None) if source.enabled else None
         row = health.get(source.name)
         out.append(
             SourceStatus(

@@ -17,17 +17,11 @@ class Metrics:
     def __init__(self, port: int | None, host: str = "127.0.0.1") -> None:
         self.registry = CollectorRegistry()
         labels = ["source"]
-        self.runs = Counter(
-            "ingest_runs", "Crawl runs by outcome", ["source", "outcome"], registry=self.registry
-        )
+        self.runs = Counter("ingest_runs", "Crawl runs by outcome", ["source", "outcome"], registry=self.registry)
         self.pages = Counter("ingest_pages_fetched", "Article pages fetched", labels, registry=self.registry)
-        self.articles = Counter(
-            "ingest_articles_stored", "Article copies stored", labels, registry=self.registry
-        )
+        self.articles = Counter("ingest_articles_stored", "Article copies stored", labels, registry=self.registry)
         self.stories = Counter("ingest_new_stories", "New canonical articles", labels, registry=self.registry)
-        self.linked = Counter(
-            "ingest_copies_linked", "Copies linked to known stories", labels, registry=self.registry
-        )
+        self.linked = Counter("ingest_copies_linked", "Copies linked to known stories", labels, registry=self.registry)
         self.errors = Counter("ingest_errors", "Errors by kind", ["source", "kind"], registry=self.registry)
         self.last_run = Gauge(
             "ingest_last_run_timestamp_seconds", "End of the last run", labels, registry=self.registry

@@ -33,18 +33,18 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from ingest.config import Source, SourcesFile
-from ingest.schedule import trigger_for
+from ingest.config import ConfigError, Source, SourcesFile
+from ingest.logcontext import bind, log_context
+from ingest.schedule import next_run_after, trigger_for
 from ingest.store.db import write_transaction
 from ingest.store.leases import acquire, release, renew
 from ingest.store.models import RunRow
-from ingest.store.runs import last_runs, start_run
+from ingest.store.runs import UNHEALTHY_AFTER, close_abandoned_runs, last_runs, record_source_health, start_run
 from ingest.telemetry import Metrics
 
 log = logging.getLogger(__name__)
 
-_LEASE_TTL = timedelta(seconds=90)
-_POLL_SECONDS = 2.0
+_POLL_SECONDS = 2.0  # how often a crawl is checked and its lease renewed (at most)
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,31 @@ class WorkerOptions:
     max_concurrent: int = 2
     log_format: str = "text"
     log_level: str = "INFO"
+    lease_ttl: timedelta = timedelta(seconds=90)  # how long a dead worker's lease blocks its sources
+
+    @property
+    def poll_seconds(self) -> float:
+        """Renew well within the lease's lifetime."""
+        return min(_POLL_SECONDS, self.lease_ttl.total_seconds() / 4)
 
 
-def _die_with_parent() -> None:
-    """In the crawl process: receive SIGTERM if the worker dies, even by SIGKILL (Linux only)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+try:  # loaded here, not in the forked child: dlopen after fork() may deadlock on a lock held by another thread
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:  # not glibc Linux: crawl processes outlive a SIGKILLed worker, until their own limit
+    _LIBC = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """For the crawl process (between fork and exec): SIGTERM when the worker dies, even by SIGKILL."""
+
+    def arm() -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the worker died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 class Crawl:
@@ -85,17 +101,25 @@ class Crawl:
         env = {**os.environ, "INGEST_DATABASE_URL": opts.database_url}
         self.source, self.run_id = source, run_id
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
+        # Note: the parent-death signal fires when the *thread* that forked the child exits; that
+        # thread is the one watching the crawl, so it lives as long as the crawl does.
+        # stdout (run-once's summary) is dropped: the run row holds the same figures, and the
+        # worker's output must stay line-oriented log records (--log-format json).
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent(os.getpid()))
 
-    def stop(self, grace: timedelta) -> None:
-        """SIGTERM (Scrapy stops gracefully and the run is stored), then SIGKILL after `grace`."""
+    def terminate(self) -> None:
+        """SIGTERM: Scrapy stops gracefully and the crawl records its run `interrupted`."""
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(grace.total_seconds())
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+
+    def stop(self, grace: timedelta) -> None:
+        """SIGTERM, then SIGKILL after `grace`."""
+        self.terminate()
+        try:
+            self.proc.wait(grace.total_seconds())
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class Worker:
@@ -112,6 +136,8 @@ class Worker:
         self.metrics = metrics or Metrics(None)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.stop_signal = "stop request"
         self._crawls: dict[str, Crawl] = {}
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
@@ -143,12 +169,15 @@ class Worker:
         log.info("scheduled %d sources: %s", len(wanted), ", ".join(sorted(wanted)))
 
     def run_forever(self) -> int:
+        self._install_signals()
         loaded = self.load()
         self.schedule(loaded.sources)
-        self._install_signals()
         self.scheduler.start()
         while not self.stopping.is_set():
-            self.stopping.wait(1.0)
+            self.stopping.wait(0.5)
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
         return self.shutdown()
 
     def run_due_once(self) -> int:
@@ -165,42 +194,64 @@ class Worker:
         return 0
 
     def is_due(self, source: Source) -> bool:
-        runs = last_runs(self.engine, [source.name]).get(source.name)
-        if runs is None:
-            return True
-        nxt = trigger_for(source).get_next_fire_time(None, runs.started_at)
-        return nxt is None or nxt <= datetime.now(UTC)
+        last = last_runs(self.engine, [source.name]).get(source.name)
+        return next_run_after(source, last.started_at if last else None) <= datetime.now(UTC)
 
     # -- one crawl -------------------------------------------------------------------------------
     def crawl(self, name: str) -> None:
+        """One scheduled job: take the source's lease, run its crawl process, record how it ended."""
+        with log_context(source=name):
+            try:
+                self._crawl(name)
+            except Exception:  # the job must not die silently in the scheduler's thread
+                log.exception("%s: crawl job failed", name)
+
+    def _crawl(self, name: str) -> None:
         if self.stopping.is_set():
             return
-        if not acquire(self.engine, f"source:{name}", self.holder, _LEASE_TTL):
+        lease = f"source:{name}"
+        if not acquire(self.engine, lease, self.holder, self.opts.lease_ttl):
             log.info("%s: another worker is crawling it; skipped", name)
             return
         try:
+            for run_id in close_abandoned_runs(self.engine, name):
+                log.warning("%s: run %d was left running by a worker that died; recorded interrupted", name, run_id)
             run_id = start_run(self.engine, [name], {"trigger": "worker", "worker": self.holder})
-            crawl = Crawl(self.opts, name, run_id)
-            with self._lock:
-                self._crawls[name] = crawl
+            bind(run_id=run_id)
+            with self._lock:  # shutdown() sees every crawl started before it set `stopping`
+                crawl = None if self.stopping.is_set() else Crawl(self.opts, name, run_id)
+                if crawl is not None:
+                    self._crawls[name] = crawl
+            if crawl is None:
+                self._close(run_id, name, "interrupted", None)
+                return
             log.info("%s: crawl started (run %d, pid %d)", name, run_id, crawl.proc.pid)
-            outcome = self._watch(crawl)
-            self._settle(crawl, outcome)
+            try:
+                forced = self._watch(crawl)
+            finally:
+                if crawl.proc.poll() is None:  # the watch itself failed (store unreachable): do not leak
+                    crawl.stop(self.opts.grace)
+            self._settle(crawl, forced)
         finally:
             with self._lock:
                 self._crawls.pop(name, None)
-            release(self.engine, f"source:{name}", self.holder)
+            release(self.engine, lease, self.holder)
 
     def _watch(self, crawl: Crawl) -> str | None:
         """Wait for the crawl; renew the lease; enforce the wall-clock limit. Returns a forced outcome."""
         limit = self.opts.crawl_timeout.total_seconds()
         while True:
             try:
-                crawl.proc.wait(_POLL_SECONDS)
+                crawl.proc.wait(self.opts.poll_seconds)
                 return None
             except subprocess.TimeoutExpired:
                 pass
-            if not renew(self.engine, f"source:{crawl.source}", self.holder, _LEASE_TTL):
+            try:
+                renewed = renew(self.engine, f"source:{crawl.source}", self.holder, self.opts.lease_ttl)
+            except Exception:  # a store hiccup; the lease has some slack left: try again next poll
+                log.exception("%s: could not renew the lease", crawl.source)
+                renewed = True
+            if not renewed:
                 log.error("%s: lease lost; stopping the crawl", crawl.source)
                 crawl.stop(self.opts.grace)
                 return "interrupted"
@@ -211,18 +262,33 @@ class Worker:
 
     def _settle(self, crawl: Crawl, forced: str | None) -> None:
         """Record how the run ended when the crawl process could not say it itself."""
-        code = crawl.proc.returncode
+        self._close(crawl.run_id, crawl.source, forced, crawl.proc.returncode)
+
+    def _close(self, run_id: int, source: str, forced: str | None, code: int | None) -> None:
+        """Close the run: `forced` wins; a run the crawl left `running` crashed or was killed
+        (`failed`), or was stopped by our shutdown before it could record that (`interrupted`)."""
         with write_transaction(self.engine) as session:
-            row = session.get(RunRow, crawl.run_id)
+            row = session.get(RunRow, run_id)
             if row is None:
                 return
-            if forced or row.outcome == "running":
+            closed_here = bool(forced) or row.outcome == "running"
+            if closed_here:
                 row.outcome = forced or ("interrupted" if self.stopping.is_set() else "failed")
                 row.finished_at = datetime.now(UTC)
                 row.detail = {**(row.detail or {}), "exit_code": code}
             outcome = row.outcome
-            self.metrics.run_finished(crawl.source, row)
-        log.info("%s: run %d ended %s (exit %s)", crawl.source, crawl.run_id, outcome, code)
+            figures = (
+                f"{row.pages_fetched} pages fetched, {row.articles_extracted} articles extracted, "
+                f"{row.new_stories} new stories, {row.copies_linked} copies linked, "
+                f"{sum((row.errors or {}).values())} errors"
+            )
+            self.metrics.run_finished(source, row)
+        if closed_here and outcome in ("failed", "timed-out"):
+            # The crawl could not count it against the source's health itself.
+            for name in record_source_health(self.engine, {source: True}):
+                log.error("%s: unhealthy after %d failed runs in a row", name, UNHEALTHY_AFTER)
+        level = logging.INFO if outcome in ("ok", "partial") else logging.WARNING
+        log.log(level, "%s: run %d ended %s (exit %s): %s", source, run_id, outcome, code, figures)
 
     # -- signals ---------------------------------------------------------------------------------
     def _install_signals(self) -> None:
@@ -231,37 +297,52 @@ class Worker:
         signal.signal(signal.SIGHUP, self._on_reload)
 
     def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
-        log.info(
-            "received %s: no new crawls; waiting up to %s for running ones",
-            signal.Signals(signum).name,
-            self.opts.grace,
-        )
+        # No logging here: the interrupted code may be writing to the same stream. shutdown() says it.
+        self.stop_signal = signal.Signals(signum).name
         self.stopping.set()
 
     def _on_reload(self, _signum: int, _frame: FrameType | None) -> None:
-        loaded = self.load()
-        if loaded.errors:
-            for err in loaded.errors:
-                log.error("config error: %s (entry skipped)", err)
+        self.reload_requested.set()  # handled by the main loop, not inside the signal handler
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the sources file; a file that cannot be read keeps the current schedule."""
+        try:
+            loaded = self.load()
+        except (ConfigError, OSError) as exc:
+            log.error("SIGHUP: cannot re-read the sources (%s); keeping the current schedule", exc)
+            return
+        for err in loaded.errors:
+            log.error("config error: %s (entry skipped)", err)
         self.schedule(loaded.sources)
 
     def shutdown(self) -> int:
+        """Stop scheduling; running crawls get the grace period, then SIGTERM, then SIGKILL."""
+        log.info("received %s: no new crawls; waiting up to %s for running ones", self.stop_signal, self.opts.grace)
         self.scheduler.shutdown(wait=False)
-        deadline = time.monotonic() + self.opts.grace.total_seconds()
-        while time.monotonic() < deadline:
+        grace = self.opts.grace.total_seconds()
+        if not self._wait_for_crawls(grace):
             with self._lock:
-                if not self._crawls:
-                    break
-            time.sleep(0.2)
-        with self._lock:
-            running = list(self._crawls.values())
-        for crawl in running:
-            crawl.stop(timedelta(seconds=10))
-        # The crawl threads settle their runs and release their leases; give them a moment.
-        for _ in range(100):
-            with self._lock:
-                if not self._crawls:
-                    break
-            time.sleep(0.1)
+                running = list(self._crawls.values())
+            log.warning("grace period over; stopping %d crawls: %s", len(running), ", ".join(c.source for c in running))
+            for crawl in running:
+                crawl.terminate()
+            if not self._wait_for_crawls(min(max(grace, 5.0), 30.0)):
+                with self._lock:
+                    running = list(self._crawls.values())
+                for crawl in running:
+                    if crawl.proc.poll() is None:
+                        crawl.proc.kill()
+                self._wait_for_crawls(10.0)
         log.info("worker stopped")
         return 0
+
+    def _wait_for_crawls(self, seconds: float) -> bool:
+        """Wait until every crawl thread has settled its run and released its lease."""
+        deadline = time.monotonic() + seconds
+        while True:
+            with self._lock:
+                if not self._crawls:
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
