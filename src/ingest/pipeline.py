@@ -154,6 +154,12 @@ class ArticleWriter:
         content_hash = hashlib.sha1(search_text.encode()).hexdigest()
         existing = session.scalar(select(CopyRow).where(CopyRow.url == article.url))
         self._remember_alias(session, article, existing)
+        via_alias = bool(article.fetched_url) and article.fetched_url != article.url
+        if existing is not None and via_alias and existing.fetched_url == existing.url:
+            # The canonical page itself is stored: its AMP version or an old URL never replaces it
+            # (they often lack the date, the byline or whole paragraphs).
+            self.stats.unchanged += 1
+            return
         if existing is not None and existing.content_hash == content_hash:
             existing.fetched_at = article.fetched_at
             self.stats.unchanged += 1
@@ -275,7 +281,7 @@ class Pipeline:
         future.add_done_callback(self._extracted)
 
     def reject(self, rejection: Rejection) -> None:
-        self.stats.error(rejection.reason)
+        """A refused fetch: the crawl report counts it and the frontier remembers it; nothing to store."""
 
     def record_fetches(self, rows: list[dict[str, Any]]) -> None:
         """The frontier's writes, queued for the writer thread: the crawler never waits on the store."""
