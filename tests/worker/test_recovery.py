@@ -84,11 +84,6 @@ def test_no_article_is_stored_twice(recovered: Recovered) -> None:
     assert len(urls) == len(set(urls))
 
 
-@pytest.mark.xfail(
-    reason="dedup is order-dependent: casapost's tourisme-arrivees-avril-17438 joins almasaa's copy only when "
-    "casapost is stored first; separate crawl processes may store almasaa first (see the worker report)",
-    strict=False,
-)
 def test_no_story_is_split(recovered: Recovered) -> None:
     story_of = dict(recovered.copies)
     stories: dict[str, set[int | None]] = defaultdict(set)
