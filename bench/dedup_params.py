@@ -86,8 +86,11 @@ def evaluate(docs: Sequence[DevDoc], fps: Sequence[Fingerprint], params: DedupPa
     """(tp, fp, fn, family merges, true pairs found by LSH, true pairs) of one dev set."""
     family = {s.story_id: s.group for s in base_stories()}
     cands = candidates(fps, params)
-    verified = [(a, b) for a, b in cands
-                if verify(fps[a], fps[b], docs[a].published_at, docs[b].published_at, params).same_story]
+    verified = [
+        (a, b)
+        for a, b in cands
+        if verify(fps[a], fps[b], docs[a].published_at, docs[b].published_at, params).same_story
+    ]
     label = groups(len(docs), verified)
     tp = fp = fn = merges = found = true = 0
     for a, b in pairs(len(docs)):
@@ -145,9 +148,7 @@ def throughput(texts: Sequence[str], rounds: int = 3) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--chosen", default=f"w{DEFAULT.ngram}", help="shingling for the threshold table")
     args = parser.parse_args()
@@ -155,8 +156,11 @@ def main() -> None:
     n_docs, n_stories = sum(map(len, sets)), len(base_stories())
     print(f"dev set: seeds {args.seeds}, {n_docs} docs, {n_stories} stories per seed\n")
     lsh = {t: lsh_params(t, DEFAULT.num_perm) for t in LSH_THRESHOLDS}
-    print("LSH (bands, rows) by datasketch _optimal_param, num_perm=128:",
-          ", ".join(f"t={t}: {b}x{r}" for t, (b, r) in lsh.items()), "\n")
+    print(
+        "LSH (bands, rows) by datasketch _optimal_param, num_perm=128:",
+        ", ".join(f"t={t}: {b}x{r}" for t, (b, r) in lsh.items()),
+        "\n",
+    )
 
     fps = {sh: [[fingerprint_as(d.text, sh, DEFAULT) for d in docs] for docs in sets] for sh in SHINGLINGS}
     print_separation(sets, fps)
@@ -166,8 +170,10 @@ def main() -> None:
     print_default(sets, fps[f"w{DEFAULT.ngram}"])
     cold, warm = throughput([d.text for d in sets[0]])
     words = np.mean([len(d.text.split()) for d in sets[0]])
-    print(f"\nfingerprint throughput (DEFAULT, {words:.0f}-word dev docs, 1 core): "
-          f"{cold:,.0f} docs/s cold cache, {warm:,.0f} docs/s warm")
+    print(
+        f"\nfingerprint throughput (DEFAULT, {words:.0f}-word dev docs, 1 core): "
+        f"{cold:,.0f} docs/s cold cache, {warm:,.0f} docs/s warm"
+    )
 
 
 def print_separation(sets: list[list[DevDoc]], fps: dict[str, list[list[Fingerprint]]]) -> None:
@@ -181,8 +187,9 @@ def print_separation(sets: list[list[DevDoc]], fps: dict[str, list[list[Fingerpr
     print()
 
 
-def print_candidate_recall(sets: list[list[DevDoc]], fps: dict[str, list[list[Fingerprint]]],
-                           lsh: dict[float, tuple[int, int]]) -> None:
+def print_candidate_recall(
+    sets: list[list[DevDoc]], fps: dict[str, list[list[Fingerprint]]], lsh: dict[float, tuple[int, int]]
+) -> None:
     print("## LSH candidate-pair recall (true copy pairs sharing a band key) / candidates per doc\n")
     print("| shingles | " + " | ".join(f"t={t} ({b}x{r})" for t, (b, r) in lsh.items()) + " |")
     print("|---|" + "---|" * len(lsh))
@@ -203,25 +210,33 @@ def print_candidate_recall(sets: list[list[DevDoc]], fps: dict[str, list[list[Fi
     print()
 
 
-def print_best_per_shingling(sets: list[list[DevDoc]], fps: dict[str, list[list[Fingerprint]]],
-                             lsh: dict[float, tuple[int, int]]) -> None:
+def print_best_per_shingling(
+    sets: list[list[DevDoc]], fps: dict[str, list[list[Fingerprint]]], lsh: dict[float, tuple[int, int]]
+) -> None:
     print("## Final grouping: best setting per shingling (max F1, then fewest family merges)\n")
-    print("| shingles | LSH t (b x r) | min containment | numbers | P | R | F1 "
-          "| family merges | cand. recall |")
+    print("| shingles | LSH t (b x r) | min containment | numbers | P | R | F1 | family merges | cand. recall |")
     print("|---|---|---|---|---|---|---|---|---|")
     for sh in SHINGLINGS:
         best: tuple[tuple[float, int], str, Score] | None = None
         for (t, (b, r)), c, numbers in itertools.product(lsh.items(), CONTAINMENTS, (True, False)):
-            params = replace(DEFAULT, bands=b, rows=r, lsh_threshold=t, min_containment=c,
-                             min_numbers=DEFAULT.min_numbers if numbers else 10**6)
+            params = replace(
+                DEFAULT,
+                bands=b,
+                rows=r,
+                lsh_threshold=t,
+                min_containment=c,
+                min_numbers=DEFAULT.min_numbers if numbers else 10**6,
+            )
             s = score([evaluate(docs, f, params) for docs, f in zip(sets, fps[sh], strict=True)])
             key = (s.f1, -s.family_merges)
             if best is None or key > best[0]:
                 best = (key, f"{t} ({b}x{r}) | {c} | {'on' if numbers else 'off'}", s)
         assert best is not None
         _, setting, s = best
-        print(f"| {sh} | {setting} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} "
-              f"| {s.family_merges} | {s.candidate_recall:.3f} |")
+        print(
+            f"| {sh} | {setting} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} "
+            f"| {s.family_merges} | {s.candidate_recall:.3f} |"
+        )
     print()
 
 
@@ -234,15 +249,16 @@ def print_threshold_table(sets: list[list[DevDoc]], fps: list[list[Fingerprint]]
         s = score([evaluate(d, f, on) for d, f in zip(sets, fps, strict=True)])
         off = replace(DEFAULT, min_containment=c, min_numbers=10**6)
         s_off = score([evaluate(d, f, off) for d, f in zip(sets, fps, strict=True)])
-        print(f"| {c} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.family_merges} "
-              f"| {s_off.precision:.3f} |")
+        print(f"| {c} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.family_merges} | {s_off.precision:.3f} |")
     print()
 
 
 def print_default(sets: list[list[DevDoc]], fps: list[list[Fingerprint]]) -> None:
     s = score([evaluate(d, f, DEFAULT) for d, f in zip(sets, fps, strict=True)])
-    print(f"DEFAULT {DEFAULT}\n  precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {s.f1:.3f}  "
-          f"family merges {s.family_merges}  LSH candidate recall {s.candidate_recall:.3f}")
+    print(
+        f"DEFAULT {DEFAULT}\n  precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {s.f1:.3f}  "
+        f"family merges {s.family_merges}  LSH candidate recall {s.candidate_recall:.3f}"
+    )
 
 
 if __name__ == "__main__":

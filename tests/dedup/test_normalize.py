@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.normalize import normalize, tokens
+from ingest.normalize import _fold, normalize, tokens
 
 # Arabic letters, digits of three scripts, diacritics, tatweel, punctuation of both scripts, spaces.
 _ALPHABET = st.sampled_from(
-    list("ابتثجحخدذرسشصضطظعغفقكلمنهويءآأإؤئىة") + list("0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳")
+    list("ابتثجحخدذرسشصضطظعغفقكلمنهويءآأإؤئىة")
+    + list("0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳")
     + ["\u064e", "\u0650", "\u0651", "\u0652", "\u0640", "،", "؛", "؟", ".", ",", "-", " ", "\t", "\n"]
 )
 _ARABIC_TEXT = st.text(_ALPHABET, max_size=80)
@@ -61,3 +62,15 @@ def test_arabic_indic_and_persian_digits_become_ascii() -> None:
 def test_punctuation_of_both_scripts_splits_words() -> None:
     expected = ["الرباط", "متابعه", "الدار", "البيضا", "و", "م", "ع"]
     assert tokens("الرباط- متابعة،الدار البيضاء؛ (و م ع)") == expected
+
+
+@settings(max_examples=500)
+@given(
+    st.text()
+    | _ARABIC_TEXT
+    | st.lists(st.sampled_from(["ΑΣ", "İ", "\u00a0", "\u2028", "\u200b", "ﻻ", " ", "´", "x"])).map("".join)
+)
+def test_chunked_normalize_equals_folding_the_whole_text(text: str) -> None:
+    """`normalize` folds chunk by chunk through a cache; it must equal folding the whole text at once."""
+    assert normalize(text) == _fold(text)
+    assert normalize(text) == _fold(text)  # second call: from the cache

@@ -125,8 +125,11 @@ def test_dev_set_hard_negatives_do_not_verify(seed: int) -> None:
     assert _family_false_merges(generate(seed, bare_related_blocks=False)) == []
 
 
-@pytest.mark.xfail(reason="known limitation: a related block without a header, quoting a same-family "
-                   "story's lead, next to a trimmed copy of that story", strict=False)
+@pytest.mark.xfail(
+    reason="known limitation: a related block without a header, quoting a same-family "
+    "story's lead, next to a trimmed copy of that story",
+    strict=False,
+)
 def test_bare_related_blocks_do_not_glue_same_family_stories() -> None:
     assert all(_family_false_merges(generate(seed)) == [] for seed in range(100, 110))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -171,3 +172,99 @@ def test_sources_are_registered_once(engine: Engine) -> None:
     with engine.connect() as conn:
         assert sorted(conn.execute(select(SourceRow.name)).scalars()) == OUTLETS
         conn.execute(delete(BucketRow))
+
+
+def _words(seed: int, n: int) -> list[str]:
+    """`n` words of the dev set's vocabulary in a random order: text that copies nothing."""
+    vocabulary = sorted({w for d in DOCS for w in d.text.split() if not any(ch.isdigit() for ch in w)})
+    return random.Random(seed).choices(vocabulary, k=n)
+
+
+def _dated(doc_id: str, words: list[str], hours: int) -> DevDoc:
+    lines = [" ".join(words[i : i + 20]) for i in range(0, len(words), 20)]
+    return DevDoc(doc_id, doc_id, "\n".join(lines), DOCS[0].published_at + timedelta(hours=hours))
+
+
+def test_no_chaining_a_copy_of_a_copys_new_half_founds_its_own_story(engine: Engine) -> None:
+    from ingest.fingerprint import fingerprint
+    from ingest.similarity import verify
+
+    base = max(DOCS, key=lambda d: len(d.text.split())).text.split()
+    half, third = len(base) // 2, len(base) // 3
+    new_b, new_c = _words(1, third), _words(2, len(base) // 5)
+    a, a2 = _dated("chain-a", base, 0), _dated("chain-a2", base, 1)
+    b = _dated("chain-b", base[:half] + new_b, 2)
+    c = _dated("chain-c", new_b + new_c, 3)
+    fp = {d.doc_id: fingerprint(d.text) for d in (a, b, c)}
+    # The premises: B is a trimmed copy of A; C copies B's new half only.
+    assert verify(fp["chain-b"], fp["chain-a"]).same_story
+    assert verify(fp["chain-c"], fp["chain-b"]).same_story
+    assert not verify(fp["chain-c"], fp["chain-a"]).same_story
+    store(engine, [article(a), article(a2), article(b), article(c)])
+    groups = grouping(engine)
+    assert groups[article(a).url] == groups[article(a2).url] == groups[article(b).url]
+    assert groups[article(c).url] != groups[article(a).url]
+
+
+def _shifted(doc: DevDoc, *, hours: float | None, doc_id: str) -> Article:
+    when = None if hours is None else FETCHED + timedelta(hours=hours)
+    return replace(article(doc), url=f"https://x.example.ma/{doc_id}", published_at=when)
+
+
+def test_copies_further_apart_than_the_window_are_not_even_candidates(engine: Engine) -> None:
+    doc = DOCS[0]
+    window = Deduplicator().params.window_hours
+    store(engine, [_shifted(doc, hours=0, doc_id="old"), _shifted(doc, hours=3 * window, doc_id="late")])
+    groups = grouping(engine)
+    assert groups["https://x.example.ma/old"] != groups["https://x.example.ma/late"]
+
+
+@pytest.mark.parametrize("hours", [-1.0, 1.0, 150.0, None])
+def test_copies_across_a_time_bucket_boundary_or_undated_are_found(engine: Engine, hours: float | None) -> None:
+    from ingest.dedup import time_bucket
+
+    # The first copy sits just before a bucket boundary; the second after it, or undated.
+    window = Deduplicator().params.window_hours
+    since_2000 = (FETCHED - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() / 3600  # the buckets' origin
+    edge = FETCHED + timedelta(hours=window - since_2000 % window - 0.5)
+    assert time_bucket(edge) + 1 == time_bucket(edge + timedelta(hours=1))
+    first = replace(article(DOCS[0]), url="https://x.example.ma/first", published_at=edge)
+    second = replace(
+        first, url="https://x.example.ma/second", published_at=None if hours is None else edge + timedelta(hours=hours)
+    )
+    for order in ([first, second], [second, first]):
+        with write_transaction(engine) as session:
+            session.execute(delete(BucketRow))
+            session.execute(delete(CopyRow))
+            session.execute(delete(StoryRow))
+        store(engine, order)
+        groups = grouping(engine)
+        assert groups["https://x.example.ma/first"] == groups["https://x.example.ma/second"]
+
+
+def test_explain_says_where_a_copy_is_why_and_how_it_compares(engine: Engine) -> None:
+    from ingest.dedup import explain
+
+    story = next(s for s in sorted({d.story_id for d in DOCS}) if sum(d.story_id == s for d in DOCS) >= 3)
+    copies = sorted((d for d in DOCS if d.story_id == story), key=lambda d: d.published_at)
+    store(engine, [article(d) for d in DOCS])
+    with write_transaction(engine) as session:
+        assert explain(session, "https://nowhere.example.ma/x") is None
+        first = explain(session, article(copies[0]).url)
+        later = explain(session, article(copies[-1]).url)
+    assert first is not None and later is not None
+    assert first.against_canonical is None and first.canonical_copy_id == first.copy_id
+    assert later.story_id == first.story_id and later.against_canonical is not None
+    assert later.against_canonical.verdict.same_story and later.join_reason
+    assert all(o.story_id != later.story_id and not o.verdict.same_story for o in later.other_stories)
+    assert len(later.other_stories) <= 3
+
+
+def test_undated_copy_fetched_long_after_its_dated_original_joins_it(engine: Engine) -> None:
+    original = replace(article(DOCS[0]), url="https://x.example.ma/original")
+    late = replace(
+        original, url="https://y.example.ma/amp-copy", published_at=None, fetched_at=FETCHED + timedelta(days=400)
+    )
+    store(engine, [original, late])
+    groups = grouping(engine)
+    assert groups["https://x.example.ma/original"] == groups["https://y.example.ma/amp-copy"]
