@@ -167,6 +167,7 @@ def upgrade() -> None:
         sa.Column("copy_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["copy_id"], ["article_copies.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("key", "copy_id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("lsh_buckets", schema=None) as batch_op:
         batch_op.create_index("ix_lsh_buckets_copy_id", ["copy_id"], unique=False)

@@ -126,7 +126,8 @@ class BucketRow(Base):
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
 
-    __table_args__ = (Index("ix_lsh_buckets_copy_id", "copy_id"),)
+    # SQLite: the (key, copy_id) primary key is the table itself, one B-tree fewer per index row.
+    __table_args__ = (Index("ix_lsh_buckets_copy_id", "copy_id"), {"sqlite_with_rowid": False})
 
 
 class FetchStateRow(Base):
