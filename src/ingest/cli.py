@@ -93,6 +93,18 @@ def store_options(func: F) -> F:
     return func
 
 
+def sources_option(func: F) -> F:
+    return click.option(
+        "--sources",
+        "sources_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_SOURCES,
+        show_default=True,
+        envvar="INGEST_SOURCES",
+        help="The sources file.",
+    )(func)
+
+
 def _settings(database_url: str | None, data_dir: Path | None, **extra: Any) -> Settings:
     try:
         return Settings.from_env(database_url=database_url, data_dir=data_dir, **extra)
@@ -185,15 +197,7 @@ class _Progress:
 
 
 @main.command("run-once")
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_SOURCES,
-    show_default=True,
-    envvar="INGEST_SOURCES",
-    help="The sources file.",
-)
+@sources_option
 @click.option(
     "--source",
     "names",
@@ -363,15 +367,7 @@ def _emit(stories: list[Any], fmt: str) -> None:
 
 
 @main.command("reextract")
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_SOURCES,
-    show_default=True,
-    envvar="INGEST_SOURCES",
-    help="The sources file.",
-)
+@sources_option
 @click.option("--source", "names", multiple=True, metavar="NAME", help="Only this source (repeatable).")
 @click.option("--since", help="Only pages fetched on or after this date (YYYY-MM-DD or ISO 8601).")
 @click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
@@ -485,15 +481,7 @@ def explain_cmd(url: str, database_url: str | None, data_dir: Path | None) -> No
 
 
 @main.command("worker")
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_SOURCES,
-    show_default=True,
-    envvar="INGEST_SOURCES",
-    help="The sources file.",
-)
+@sources_option
 @click.option("--once", is_flag=True, help="Crawl every source that is due now, then exit.")
 @click.option(
     "--max-concurrent",
@@ -580,15 +568,7 @@ def worker_cmd(
 
 
 @main.command("status")
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_SOURCES,
-    show_default=True,
-    envvar="INGEST_SOURCES",
-    help="The sources file.",
-)
+@sources_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @store_options
 def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir: Path | None) -> None:
@@ -719,13 +699,7 @@ def sample_web_cmd(port: int, write_sources: Path | None) -> None:
 @main.command("extract")
 @click.argument("target")
 @click.option("--source", "source_name", help="Use this source's time zone and languages.")
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_SOURCES,
-    show_default=True,
-)
+@sources_option
 def extract_cmd(target: str, source_name: str | None, sources_path: Path) -> None:
     """Print what would be stored for one page (URL or local HTML file), for debugging a source."""
     from ingest.extract import extract
