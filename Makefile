@@ -30,7 +30,10 @@ demo: install
 	echo; echo "Canonical articles (each with every outlet that ran it):"; echo; \
 	$(BIN)/ingest query --format table
 
+# Lint and type-check first: CI runs this target, so a clean checkout stays ruff- and mypy-clean.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy src/ingest scrapers
 	$(BIN)/python -m pytest -q
 
 lint: install

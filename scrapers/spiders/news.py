@@ -392,7 +392,7 @@ class NewsSpider(scrapy.Spider):
 
     def _article(self, response: Response) -> None:
         url = self._requested(response)
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         if not discovery.is_html(ctype, response.body[:1024]):
             self._refuse(url, response, "not-html", ctype or "no content-type")
             return

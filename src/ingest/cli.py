@@ -706,14 +706,15 @@ def extract_cmd(target: str, source_name: str | None, sources_path: Path) -> Non
     from ingest.records import Article, FetchedPage
 
     timezone, languages = "Africa/Casablanca", ("ar", "fr", "en")
+    languages_: tuple[str, ...] = languages
     if source_name:
         source = next((s for s in _load_sources(sources_path).sources if s.name == source_name), None)
         if source is None:
             raise click.UsageError(f"unknown source {source_name!r}")
-        timezone, languages = source.timezone, tuple(source.languages)
+        timezone, languages_ = source.timezone, tuple(source.languages)
     url, body, headers = _read_target(target)
     page = FetchedPage(url, url, 200, headers, body, source_name or "cli", datetime.now(UTC))
-    result = extract(page, timezone=timezone, languages=languages)
+    result = extract(page, timezone=timezone, languages=languages_)
     if isinstance(result, Article):
         meta = {
             k: getattr(result, k)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, and_, exists, func, select
+from sqlalchemy import Engine, Select, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ingest.normalize import normalize
@@ -73,7 +73,7 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _story_query(f: StoryFilter) -> Select[Any]:
+def _story_query(f: StoryFilter) -> Select[StoryRow, CopyRow, str]:
     canonical = aliased(CopyRow)
     published = func.coalesce(StoryRow.first_published_at, canonical.published_at)
     stmt = (
@@ -137,14 +137,11 @@ def _copies_of(session: Any, story_ids: list[int]) -> dict[int, list[CopyView]]:
             .join(StoryRow, StoryRow.id == CopyRow.story_id)
             .where(CopyRow.story_id.in_(chunk))
         ).all()
-        for copy, name, _canonical_id in sorted(rows, key=_canonical_then_chronological):
+        for copy, name, _canonical_id in sorted(rows, key=lambda r: _canonical_then_chronological(r[0], r[2])):
             view = CopyView(name, copy.url, copy.title, copy.published_at, copy.similarity, copy.join_reason)
             out.setdefault(copy.story_id, []).append(view)
     return out
 
 
-def _canonical_then_chronological(
-    row: Row[tuple[CopyRow, str, int | None]],
-) -> tuple[bool, bool, datetime, int]:
-    copy, _name, canonical_id = row
+def _canonical_then_chronological(copy: CopyRow, canonical_id: int | None) -> tuple[bool, bool, datetime, int]:
     return (copy.id != canonical_id, copy.published_at is None, copy.published_at or copy.fetched_at, copy.id)
