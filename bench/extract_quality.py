@@ -32,8 +32,9 @@ def fetch(web: SampleWeb, outlet: str, path: str) -> FetchedPage:
         try:
             with urllib.request.urlopen(url, timeout=30) as response:
                 headers = {k.lower(): v for k, v in response.headers.items()}
-                return FetchedPage(url, response.geturl(), response.status, headers, response.read(), outlet,
-                                   datetime.now(UTC))
+                return FetchedPage(
+                    url, response.geturl(), response.status, headers, response.read(), outlet, datetime.now(UTC)
+                )
         except urllib.error.HTTPError as exc:
             if exc.code not in (429, 503):
                 raise
@@ -72,11 +73,15 @@ def main() -> None:
         best = min(best, time.perf_counter() - start)
     n = len(results)
     print(f"Extraction on the sample web ground truth ({n} article pages, one core)\n")
-    print("| body F1 (mean) | body F1 (min) | title exact | date exact | language | chrome phrases leaked "
-          "| rejected | pages/s |")
+    print(
+        "| body F1 (mean) | body F1 (min) | title exact | date exact | language | chrome phrases leaked "
+        "| rejected | pages/s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
-    print(f"| {statistics.mean(f1s):.3f} | {min(f1s):.3f} | {titles}/{n} | {dates}/{n} | {langs}/{n} | {leaks} "
-          f"| {missing} | {n / best:.0f} |")
+    print(
+        f"| {statistics.mean(f1s):.3f} | {min(f1s):.3f} | {titles}/{n} | {dates}/{n} | {langs}/{n} | {leaks} "
+        f"| {missing} | {n / best:.0f} |"
+    )
 
 
 if __name__ == "__main__":

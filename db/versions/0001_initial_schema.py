@@ -156,9 +156,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("article_copies", schema=None) as batch_op:
         batch_op.create_index("ix_article_copies_fetched_url", ["fetched_url"], unique=False)
-        batch_op.create_index(
-            "ix_article_copies_source_published", ["source_id", "published_at"], unique=False
-        )
+        batch_op.create_index("ix_article_copies_source_published", ["source_id", "published_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_article_copies_story_id"), ["story_id"], unique=False)
 
     op.create_table(

@@ -360,9 +360,7 @@ class RecurringLines:
                 yield source, fp, len(pages)
 
     @classmethod
-    def from_rows(
-        cls, rows: Iterable[tuple[str, int, int]], *, k: int = 5, max_words: int = 40
-    ) -> RecurringLines:
+    def from_rows(cls, rows: Iterable[tuple[str, int, int]], *, k: int = 5, max_words: int = 40) -> RecurringLines:
         """Rebuild from `to_rows`; counts stand in for page keys (distinct, so they still add up)."""
         table = cls(k=k, max_words=max_words)
         for source, fp, count in rows:

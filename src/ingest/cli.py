@@ -467,12 +467,15 @@ def explain_cmd(url: str, database_url: str | None, data_dir: Path | None) -> No
         click.echo("it is the story's canonical copy")
     else:
         v = found.against_canonical.verdict
-        click.echo(f"now, against the canonical copy: {'same story' if v.same_story else 'NOT the same story'}: "
-                   f"{v.reason}")
+        click.echo(
+            f"now, against the canonical copy: {'same story' if v.same_story else 'NOT the same story'}: {v.reason}"
+        )
     for other in found.other_stories:
         v = other.verdict
-        click.echo(f"closest other story {other.story_id}, copy {other.copy_id} ({other.url}): "
-                   f"{'would verify' if v.same_story else 'does not verify'}: {v.reason}")
+        click.echo(
+            f"closest other story {other.story_id}, copy {other.copy_id} ({other.url}): "
+            f"{'would verify' if v.same_story else 'does not verify'}: {v.reason}"
+        )
     if not found.other_stories:
         click.echo("no other story is a candidate")
 

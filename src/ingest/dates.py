@@ -136,18 +136,14 @@ def _plausible(dt: datetime, now: datetime | None) -> datetime | None:
     return dt
 
 
-def parse_iso(
-    value: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None
-) -> datetime | None:
+def parse_iso(value: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None) -> datetime | None:
     """ISO 8601 (with or without offset), RFC 2822, or one of the visible-text forms."""
     value = value.strip().translate(_DIGITS)  # no lower-casing: fromisoformat wants "T" and "Z"
     if not value:
         return None
     dt: datetime | None = None
     try:
-        dt = datetime.fromisoformat(
-            value.replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", value) else value
-        )
+        dt = datetime.fromisoformat(value.replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", value) else value)
     except ValueError:
         try:
             dt = parsedate_to_datetime(value)
@@ -181,9 +177,7 @@ def _from_match(m: re.Match[str], tz: str | tzinfo | None) -> datetime | None:
     return to_utc(naive, tz)
 
 
-def parse_text(
-    text: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None
-) -> datetime | None:
+def parse_text(text: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None) -> datetime | None:
     """The first absolute date (and time, if any) written in `text`, else a relative one ("منذ ساعتين")."""
     folded = fold(text)
     found = [(m.start(), m) for p in _TEXT_PATTERNS for m in p.finditer(folded)]
@@ -282,9 +276,7 @@ def _meta_values(tree: HtmlElement) -> dict[str, str]:
     """Lower-cased name/property/itemprop -> content, first occurrence wins."""
     out: dict[str, str] = {}
     for el in tree.iter("meta"):
-        key = (
-            el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or ""
-        ).lower()
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or "").lower()
         content = el.get("content")
         if key and content and key not in out:
             out[key] = content

@@ -206,9 +206,7 @@ def _not_html(page: FetchedPage) -> str | None:
         and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     ):
         return "binary or empty body"
-    if not _HTML_SNIFF.search(head.decode("latin-1")) and not _HTML_SNIFF.search(
-        page.body[:65536].decode("latin-1")
-    ):
+    if not _HTML_SNIFF.search(head.decode("latin-1")) and not _HTML_SNIFF.search(page.body[:65536].decode("latin-1")):
         return "no HTML markup"
     return None
 
@@ -349,9 +347,7 @@ def pick_author(tree: HtmlElement, meta: Mapping[str, str], nodes: Sequence[dict
         meta.get("dc.creator"),
         meta.get("parsely-author"),
     ]
-    xpath = (
-        '//*[@rel="author" or @itemprop="author" or contains(@class,"author") or contains(@class,"auteur")]'
-    )
+    xpath = '//*[@rel="author" or @itemprop="author" or contains(@class,"author") or contains(@class,"auteur")]'
     for el in tree.xpath(xpath)[:3]:
         candidates.append(el.text_content())
     for cand in candidates:
@@ -417,9 +413,7 @@ def _canonicalize(url: str) -> str:
 
 def pick_url(tree: HtmlElement, meta: Mapping[str, str], final_url: str) -> str:
     """rel=canonical or og:url when on the final URL's site and not its homepage, else the final URL."""
-    links = [
-        el.get("href") for el in tree.iter("link") if "canonical" in (el.get("rel") or "").lower().split()
-    ]
+    links = [el.get("href") for el in tree.iter("link") if "canonical" in (el.get("rel") or "").lower().split()]
     for cand in (*links, meta.get("og:url")):
         if not cand or not cand.strip():
             continue
@@ -616,8 +610,7 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
     for table in reversed(tree.xpath("//table")):  # innermost first, so nesting unwraps cleanly
         cells = table.xpath("./tr/td | ./tr/th | ./*/tr/td | ./*/tr/th")
         layout = any(
-            cell.xpath(".//p | .//div | .//table | .//article")
-            or len(cell.text_content().strip()) > _LAYOUT_CELL_CHARS
+            cell.xpath(".//p | .//div | .//table | .//article") or len(cell.text_content().strip()) > _LAYOUT_CELL_CHARS
             for cell in cells
         )
         if layout:
@@ -645,9 +638,7 @@ def extract_body(
     return best
 
 
-def _prefer_fuller_jsonld(
-    body: _Body, nodes: Sequence[dict[str, Any]], title: str, section: str | None
-) -> _Body:
+def _prefer_fuller_jsonld(body: _Body, nodes: Sequence[dict[str, Any]], title: str, section: str | None) -> _Body:
     """trafilatura stopped early (a split article, an ad slot mid-text) if articleBody is much longer."""
     if body.method != "trafilatura":
         return body

@@ -89,9 +89,7 @@ def load_dataset(directory: str | Path, limit: int | None = None) -> list[Sample
         if path.exists():
             item = truth[key]
             samples.append(
-                Sample(
-                    key, item.get("url", ""), gzip.decompress(path.read_bytes()), item.get("articleBody", "")
-                )
+                Sample(key, item.get("url", ""), gzip.decompress(path.read_bytes()), item.get("articleBody", ""))
             )
     return samples
 
@@ -153,9 +151,7 @@ def bench_dataset(
     """Score and time every extractor on the dataset (ours first, then the trafilatura baselines)."""
     samples = load_dataset(directory, limit)
     chosen = extractors or EXTRACTORS
-    return BenchReport(
-        str(directory), len(samples), [score(name, fn, samples) for name, fn in chosen.items()]
-    )
+    return BenchReport(str(directory), len(samples), [score(name, fn, samples) for name, fn in chosen.items()])
 
 
 if __name__ == "__main__":  # python -m ingest.extractbench DIR

@@ -182,9 +182,7 @@ def test_jsonld_date_published_beats_meta_tags() -> None:
     assert find_dates(tree, jsonld, now=NOW)[0] == utc(2025, 5, 16, 9, 45)
 
 
-@pytest.mark.parametrize(
-    "name", ["article:published_time", "og:published_time", "pubdate", "date", "DC.date"]
-)
+@pytest.mark.parametrize("name", ["article:published_time", "og:published_time", "pubdate", "date", "DC.date"])
 def test_published_meta_tags_are_read(name: str) -> None:
     tree = page(f'<meta name="{name}" content="2025-05-16T10:45:00+01:00">')
     assert find_dates(tree, now=NOW)[0] == utc(2025, 5, 16, 9, 45)

@@ -71,9 +71,7 @@ def test_undeclared_arabic_single_byte_falls_back_to_windows_1256() -> None:
 
 
 def test_undeclared_latin_single_byte_falls_back_to_cp1252() -> None:
-    body = "<html><body><p>Le café de la médina à Fès est fermé été comme hiver.</p></body></html>".encode(
-        "cp1252"
-    )
+    body = "<html><body><p>Le café de la médina à Fès est fermé été comme hiver.</p></body></html>".encode("cp1252")
     assert choose_encoding(body) == "cp1252"
     assert "médina à Fès" in decode(body)
 

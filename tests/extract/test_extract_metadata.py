@@ -39,10 +39,7 @@ def test_title_drops_section_label_and_site_name() -> None:
 
 
 def test_title_drops_site_name_prefix() -> None:
-    assert (
-        clean_title("هسبريس: الحكومة تصادق على مشروع القانون", {"هسبريس"})
-        == "الحكومة تصادق على مشروع القانون"
-    )
+    assert clean_title("هسبريس: الحكومة تصادق على مشروع القانون", {"هسبريس"}) == "الحكومة تصادق على مشروع القانون"
 
 
 def test_title_keeps_a_dash_that_belongs_to_the_headline() -> None:
