@@ -33,6 +33,7 @@ demo: install
 # Lint and type-check first: CI runs this target, so a clean checkout stays ruff- and mypy-clean.
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet src scrapers db tests bench
 	$(BIN)/mypy src/ingest scrapers
 	$(BIN)/python -m pytest -q
 
