@@ -132,7 +132,7 @@ class Source(_Strict):
     allowed_domains: list[str] = Field(default_factory=list)
     article_url_pattern: str = r".*"
     exclude_url_pattern: str | None = None
-    languages: list[str] = Field(default_factory=lambda: ["ar"])
+    languages: list[str] = Field(default_factory=lambda: ["ar", "fr"])  # Moroccan outlets publish both
     timezone: str = "Africa/Casablanca"
     schedule: Schedule = Field(default_factory=lambda: Schedule(every="30m"))
     enabled: bool = True
