@@ -34,6 +34,7 @@ from ingest.boilerplate import RecurringLines
 from ingest.config import Source
 from ingest.dedup import Deduplicator, signature_bytes
 from ingest.extract import extract
+from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, fingerprint
 from ingest.frontier import FetchOutcome
 from ingest.normalize import normalize
 from ingest.records import Article, FetchedPage, Rejection, RunStats
@@ -58,6 +59,19 @@ class Extracted:
     status: int
     fetched_at: datetime
     archived: ArchivedPage | None = None  # the raw page, compressed, to archive with the result
+    prepared: Prepared | None = None  # the article's dedup and search forms, computed in the worker
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What dedup and search need of an article's text; CPU work done where extraction runs."""
+
+    search_text: str  # normalize(title + text)
+    fingerprint: Fingerprint
+
+    @classmethod
+    def of(cls, article: Article, params: DedupParams = DEFAULT) -> Prepared:
+        return cls(normalize(f"{article.title}\n{article.text}"), fingerprint(article.text, params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +88,8 @@ def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str], kee
     except Exception as exc:  # a page that crashes the extractor is a bad page, not a bad run
         log.exception("extraction crashed on %s", page.url)
         result = Rejection(page.url, page.source, "extract-crashed", f"{type(exc).__name__}: {exc}")
-    return Extracted(result, page.status, page.fetched_at, pack(page) if keep_raw else None)
+    prepared = Prepared.of(result) if isinstance(result, Article) else None
+    return Extracted(result, page.status, page.fetched_at, pack(page) if keep_raw else None, prepared)
 
 
 def ensure_sources(engine: Engine, sources: Sequence[Source]) -> dict[str, int]:
@@ -120,7 +135,11 @@ class ArticleWriter:
         if isinstance(result, Rejection):
             self._reject(session, result, item)
         else:
-            self._store(session, self._strip_recurring(result))
+            article = self._strip_recurring(result)
+            prepared = item.prepared
+            if prepared is None or article is not result or self.dedup.params != DEFAULT:
+                prepared = Prepared.of(article, self.dedup.params)
+            self._store(session, article, prepared)
 
     def _strip_recurring(self, article: Article) -> Article:
         text = self.recurring.strip(article.source, article.text)
@@ -149,8 +168,8 @@ class ArticleWriter:
         )
         record_fetch_state(session, [fetch_state_row(outcome)])
 
-    def _store(self, session: Session, article: Article) -> None:
-        search_text = normalize(f"{article.title}\n{article.text}")
+    def _store(self, session: Session, article: Article, prepared: Prepared) -> None:
+        search_text, fp = prepared.search_text, prepared.fingerprint
         content_hash = hashlib.sha1(search_text.encode()).hexdigest()
         existing = session.scalar(select(CopyRow).where(CopyRow.url == article.url))
         self._remember_alias(session, article, existing)
@@ -164,7 +183,6 @@ class ArticleWriter:
             existing.fetched_at = article.fetched_at
             self.stats.unchanged += 1
             return
-        fp = self.dedup.fingerprint(article.text)
         fields: dict[str, Any] = {
             "source_id": self.source_ids[article.source],
             "url": article.url,
