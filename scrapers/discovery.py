@@ -286,10 +286,6 @@ def _usable_href(href: str) -> bool:
     return bool(href) and not href.lower().startswith(("javascript:", "mailto:", "tel:", "data:", "#"))
 
 
-def page_links(html: bytes, base_url: str) -> list[str]:
-    return parse_listing(html, base_url).links
-
-
 def parse_listing(
     html: bytes, base_url: str, next_selector: str | None = None, default_tz: tzinfo = UTC
 ) -> ListingPage:

@@ -664,6 +664,18 @@ def db_upgrade_cmd(database_url: str | None, data_dir: Path | None) -> None:
     click.echo(f"schema at {head}" + (f" (was {before or 'empty'})" if before != head else " (already current)"))
 
 
+@db_group.command("reindex")
+@store_options
+def db_reindex_cmd(database_url: str | None, data_dir: Path | None) -> None:
+    """Rebuild the LSH index from the stored signatures (after a change of dedup parameters)."""
+    from ingest.dedup import rebuild_index
+    from ingest.store.db import write_transaction
+
+    with _store(_settings(database_url, data_dir)) as engine, write_transaction(engine) as session:
+        done = rebuild_index(session)
+    click.echo(f"index rebuilt for {done} copies")
+
+
 @main.command("check-config")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SOURCES)
 def check_config_cmd(path: Path) -> None:

@@ -366,8 +366,8 @@ def signature_bytes(fp: Fingerprint) -> bytes:
 def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 5_000) -> int:
     """Recompute every `lsh_buckets` row from the stored signatures and dates; returns copies indexed.
 
-    For the data migration that introduced time-bucketed keys (and for any change of `params`
-    that changes the keys): no text is re-read, the stored signature is all the keys need.
+    `ingest db reindex`: the keys depend on `params` (bands, rows, time window), so a change of
+    them needs this. No text is re-read: the stored signature is all the keys need.
     """
     dedup = Deduplicator(params)
     session.execute(delete(BucketRow))

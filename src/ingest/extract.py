@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -128,11 +128,6 @@ def _decodes(body: bytes, codec: str) -> bool:
     except (UnicodeDecodeError, LookupError):
         return False
     return True
-
-
-def _is_non_ascii_utf8(body: bytes) -> bool:
-    """Valid UTF-8 with multi-byte sequences: by far most likely really UTF-8 (single-byte text rarely is)."""
-    return not body.isascii() and _decodes(body, "utf-8")
 
 
 def _clean_with(body: bytes, codec: str) -> bool:
@@ -745,8 +740,3 @@ def _from_tree(
         method=body.method,
         fetched_url=page.url if page.url != url else "",
     )
-
-
-def extract_many(pages: Iterable[FetchedPage], **kwargs: Any) -> list[Article | Rejection]:
-    """Convenience for benches and tests: `extract` over an iterable."""
-    return [extract(p, **kwargs) for p in pages]

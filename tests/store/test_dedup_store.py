@@ -268,3 +268,15 @@ def test_undated_copy_fetched_long_after_its_dated_original_joins_it(engine: Eng
     store(engine, [original, late])
     groups = grouping(engine)
     assert groups["https://x.example.ma/original"] == groups["https://y.example.ma/amp-copy"]
+
+
+def test_rebuilt_index_equals_the_index_built_by_placement(engine: Engine) -> None:
+    from ingest.dedup import rebuild_index
+
+    store(engine, [article(d) for d in DOCS[:30]])
+    with engine.connect() as conn:
+        before = {(k, c) for k, c in conn.execute(select(BucketRow.key, BucketRow.copy_id))}
+    with write_transaction(engine) as session:
+        assert rebuild_index(session) == 30
+    with engine.connect() as conn:
+        assert {(k, c) for k, c in conn.execute(select(BucketRow.key, BucketRow.copy_id))} == before

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ingest.records import FetchedPage
@@ -96,13 +96,3 @@ def archived_pages(
             return
         yield from pages
         last = (pages[-1].fetched_at, pages[-1].url)
-
-
-def archived_count(engine: Engine, sources: Sequence[str] = (), since: datetime | None = None) -> int:
-    with read_session(engine) as session:
-        stmt = select(func.count()).select_from(RawPageRow)
-        if sources:
-            stmt = stmt.where(RawPageRow.source.in_(sources))
-        if since is not None:
-            stmt = stmt.where(RawPageRow.fetched_at >= since)
-        return session.scalar(stmt) or 0
