@@ -393,7 +393,8 @@ class Souss24(Site):
     title = "سوس 24"
     feeds = ("/feed/",)
     sitemaps = ("/wp-sitemap.xml",)
-    listings = (("/category/akhbar-souss/", "a.next", 20),)
+    # The second listing walks the day archives backwards: the calendar trap, entered on purpose.
+    listings = (("/category/akhbar-souss/", "a.next", 20), ("/2025/06/01/", "a.prev-day", 10))
     per_page = 10
     robots_disallow = ("/wp-admin/", "/wp-login.php")
 
