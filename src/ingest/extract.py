@@ -64,6 +64,7 @@ ARTICLE_TYPES = frozenset(
 )
 SHORT_LISTING_WORDS = 150  # a collection/video page with more prose than this is treated as an article
 
+
 # Chosen by measurement (`python -m ingest.extractbench DIR`, 181 pages, one core; see the report):
 #   balanced F1 .957 ~35 p/s | fast F1 .959 ~48 p/s | fast+precision F1 .962 ~52 p/s | precision .966 ~35 p/s.
 # fast: trafilatura's own second-opinion algorithms cost a third of the time and our fallback chain
@@ -71,26 +72,21 @@ SHORT_LISTING_WORDS = 150  # a collection/video page with more prose than this i
 # drops ~3% of real body text (baselines.md) and the benchmark is mostly English. No comments;
 # tables kept (results tables in sport news); no trafilatura dedup (stateful across calls: output
 # would depend on the order pages reach a worker).
-_OPTIONS = Extractor(
-    output_format="python",
-    fast=True,
-    precision=False,
-    recall=False,
-    comments=False,
-    tables=True,
-    dedup=False,
-    with_metadata=False,
-)
-_RECALL = Extractor(
-    output_format="python",
-    fast=False,
-    precision=False,
-    recall=True,
-    comments=False,
-    tables=True,
-    dedup=False,
-    with_metadata=False,
-)
+def _extractor(*, fast: bool, recall: bool) -> Extractor:
+    return Extractor(
+        output_format="python",
+        fast=fast,
+        precision=False,
+        recall=recall,
+        comments=False,
+        tables=True,
+        dedup=False,
+        with_metadata=False,
+    )
+
+
+_OPTIONS = _extractor(fast=True, recall=False)
+_RECALL = _extractor(fast=False, recall=True)
 
 
 # --- decoding -------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Kept in the store rather than in WARC files on one machine's disk: a page is archived in the
 same transaction as the copy extracted from it (so a crash never leaves one without the other),
 and every worker on every machine sharing the store can re-extract any page. zlib at level 6
-brings an 85 KB Arabic news page to about a fifth of its size.
+keeps 35% of the bytes of the sample web's pages (measured; 8 KB on average).
 """
 
 from __future__ import annotations
