@@ -27,12 +27,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.boilerplate import RecurringLines
 from ingest.config import Source
-from ingest.dedup import Deduplicator, signature_bytes
+from ingest.dedup import Deduplicator, NewCopy, numbers_text, shingle_bytes, signature_bytes
 from ingest.extract import extract
 from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, fingerprint
 from ingest.frontier import FetchOutcome
@@ -158,10 +158,10 @@ class ArticleWriter:
         )
         record_fetch_state(session, [fetch_state_row(outcome)])
 
-    def _remember_alias(self, session: Session, article: Article, existing: CopyRow | None) -> None:
+    def _remember_alias(self, session: Session, article: Article, stored_fetched_url: str | None) -> None:
         """A copy reached through another URL (old link, redirect): that URL is known from now on."""
         alias = article.fetched_url
-        if not alias or alias == article.url or (existing is not None and alias == existing.fetched_url):
+        if not alias or alias in (article.url, stored_fetched_url):
             return
         outcome = FetchOutcome(
             alias, article.source, "article", 200, article.fetched_at, error=f"alias of {article.url}"
@@ -171,8 +171,13 @@ class ArticleWriter:
     def _store(self, session: Session, article: Article, prepared: Prepared) -> None:
         search_text, fp = prepared.search_text, prepared.fingerprint
         content_hash = hashlib.sha1(search_text.encode()).hexdigest()
-        existing = session.scalar(select(CopyRow).where(CopyRow.url == article.url))
-        self._remember_alias(session, article, existing)
+        conn = session.connection()
+        existing = conn.execute(
+            select(CopyRow.id, CopyRow.url, CopyRow.fetched_url, CopyRow.content_hash, CopyRow.story_id).where(
+                CopyRow.url == article.url
+            )
+        ).first()
+        self._remember_alias(session, article, existing.fetched_url if existing is not None else None)
         via_alias = bool(article.fetched_url) and article.fetched_url != article.url
         if existing is not None and via_alias and existing.fetched_url == existing.url:
             # The canonical page itself is stored: its AMP version or an old URL never replaces it
@@ -180,7 +185,7 @@ class ArticleWriter:
             self.stats.unchanged += 1
             return
         if existing is not None and existing.content_hash == content_hash:
-            existing.fetched_at = article.fetched_at
+            conn.execute(update(CopyRow).where(CopyRow.id == existing.id).values(fetched_at=article.fetched_at))
             self.stats.unchanged += 1
             return
         fields: dict[str, Any] = {
@@ -200,19 +205,19 @@ class ArticleWriter:
             "extraction_method": article.method,
             "content_hash": content_hash,
             "signature": signature_bytes(fp),
+            "shingles": shingle_bytes(fp),
+            "numbers": numbers_text(fp),
             "token_count": fp.length,
         }
         if existing is None:
-            copy = CopyRow(**fields)
-            session.add(copy)
-            session.flush()
+            copy_id = conn.execute(insert(CopyRow).returning(CopyRow.id), fields).scalar_one()
         else:
             # The text changed on re-fetch (a correction): re-evaluate its story membership.
-            self.dedup.detach(session, existing, article.fetched_at)
-            for key, value in fields.items():
-                setattr(existing, key, value)
-            copy = existing
+            self.dedup.detach(session, existing.id, existing.story_id, article.fetched_at)
+            conn.execute(update(CopyRow).where(CopyRow.id == existing.id).values(fields))
+            copy_id = existing.id
         self.stats.articles_extracted += 1
+        copy = NewCopy(copy_id, article.published_at, article.fetched_at, content_hash)
         placement = self.dedup.place(session, copy, fp)
         if placement.new_story:
             self.stats.new_stories += 1

@@ -29,7 +29,7 @@ def _paragraphs(story_id: str) -> list[str]:
 
 
 def _fp(shingles: list[int]) -> Fingerprint:
-    arr = np.array(sorted(set(shingles)), dtype=np.uint64)
+    arr = np.array(sorted(set(shingles)), dtype=np.uint32)
     return Fingerprint(arr, np.zeros(DEFAULT.num_perm, np.uint32), frozenset(), len(arr))
 
 

@@ -20,7 +20,7 @@ from ingest.devset import DevDoc, generate
 from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.records import Article, RunStats
 from ingest.store.db import write_transaction
-from ingest.store.models import BucketRow, CopyRow, SourceRow, StoryRow
+from ingest.store.models import CopyRow, IndexRow, SourceRow, StoryRow
 
 OUTLETS = [f"outlet{i}" for i in range(5)]
 FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
@@ -113,8 +113,8 @@ def test_story_loses_its_index_rows_with_its_last_copy(engine: Engine) -> None:
     store(engine, [article(DOCS[0])])
     with write_transaction(engine) as session:
         copy = session.scalars(select(CopyRow)).one()
-        Deduplicator().detach(session, copy, FETCHED)
-        assert session.scalars(select(BucketRow)).all() == []
+        Deduplicator().detach(session, copy.id, copy.story_id, FETCHED)
+        assert session.scalars(select(IndexRow)).all() == []
         assert session.scalars(select(StoryRow)).all() == []
 
 
@@ -171,7 +171,7 @@ def test_sources_are_registered_once(engine: Engine) -> None:
     store(engine, [article(DOCS[1])])
     with engine.connect() as conn:
         assert sorted(conn.execute(select(SourceRow.name)).scalars()) == OUTLETS
-        conn.execute(delete(BucketRow))
+        conn.execute(delete(IndexRow))
 
 
 def _words(seed: int, n: int) -> list[str]:
@@ -234,7 +234,7 @@ def test_copies_across_a_time_bucket_boundary_or_undated_are_found(engine: Engin
     )
     for order in ([first, second], [second, first]):
         with write_transaction(engine) as session:
-            session.execute(delete(BucketRow))
+            session.execute(delete(IndexRow))
             session.execute(delete(CopyRow))
             session.execute(delete(StoryRow))
         store(engine, order)
@@ -275,8 +275,8 @@ def test_rebuilt_index_equals_the_index_built_by_placement(engine: Engine) -> No
 
     store(engine, [article(d) for d in DOCS[:30]])
     with engine.connect() as conn:
-        before = {(k, c) for k, c in conn.execute(select(BucketRow.key, BucketRow.copy_id))}
+        before = set(conn.execute(select(IndexRow.bucket, IndexRow.key, IndexRow.copy_id)))
     with write_transaction(engine) as session:
         assert rebuild_index(session) == 30
     with engine.connect() as conn:
-        assert {(k, c) for k, c in conn.execute(select(BucketRow.key, BucketRow.copy_id))} == before
+        assert set(conn.execute(select(IndexRow.bucket, IndexRow.key, IndexRow.copy_id))) == before

@@ -3,7 +3,8 @@
 - `sources`: one row per configured outlet, with its health.
 - `article_copies`: every fetched article copy (one per canonical URL), with its fingerprint.
 - `stories`: one row per story: its elected canonical copy, first publication, source count.
-- `lsh_buckets`: the persistent MinHash LSH index: one (band key, copy) row per band.
+- `lsh_index`: the persistent MinHash LSH index: one (time bucket, band key, copy) row per band.
+- `lsh_log`: one row per copy (re)indexed, in commit order: how a process learns what others indexed.
 - `fetch_state`: the crawler's memory of non-article URLs and of failed fetches.
 - `crawl_runs`: one row per crawl run, with its statistics.
 - `leases`: which worker may crawl a source now (expires if its holder dies).
@@ -109,6 +110,10 @@ class CopyRow(Base):
     extraction_method: Mapped[str] = mapped_column(String(32))
     content_hash: Mapped[str] = mapped_column(String(40))  # sha1 of the normalised text
     signature: Mapped[bytes] = mapped_column(LargeBinary)  # MinHash hash values
+    # The exact fingerprint (sorted uint32 shingle hashes, numbers in context), so verifying a
+    # candidate never re-reads and re-fingerprints its text; NULL on copies stored before 0002.
+    shingles: Mapped[bytes | None] = mapped_column(LargeBinary)
+    numbers: Mapped[str | None] = mapped_column(Text)
     token_count: Mapped[int] = mapped_column(Integer)
     similarity: Mapped[float | None] = mapped_column(Float)  # to the canonical copy when it joined
     join_reason: Mapped[str | None] = mapped_column(Text)  # why it joined (or founded) its story
@@ -119,15 +124,27 @@ class CopyRow(Base):
     )
 
 
-class BucketRow(Base):
-    __tablename__ = "lsh_buckets"
+class IndexRow(Base):
+    __tablename__ = "lsh_index"
 
+    # The time bucket leads: a process loads the buckets of its time window as key ranges, and
+    # inserts land in the current bucket's pages instead of all over a billion-row key space.
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The band index is folded into the band hash, so one column serves every band.
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
 
-    # SQLite: the (key, copy_id) primary key is the table itself, one B-tree fewer per index row.
-    __table_args__ = (Index("ix_lsh_buckets_copy_id", "copy_id"), {"sqlite_with_rowid": False})
+    # SQLite: the primary key is the table itself, one B-tree fewer per index row.
+    __table_args__ = (Index("ix_lsh_index_copy_id", "copy_id"), {"sqlite_with_rowid": False})
+
+
+class IndexLogRow(Base):
+    __tablename__ = "lsh_log"
+
+    # Written under the store's single-writer lock, so seq grows in commit order.
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    copy_id: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[int] = mapped_column(Integer)
 
 
 class FetchStateRow(Base):

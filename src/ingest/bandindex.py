@@ -1,0 +1,211 @@
+"""The MinHash LSH band index: persistent in the store, cached in the process a time bucket at a time.
+
+Every indexed copy has one row per LSH band in `lsh_index`: (time bucket, band key, copy id).
+A copy's candidates are the copies sharing band keys with it in the time buckets of its
+publication window, so a process needs only those buckets, not the whole index: a bucket is
+loaded once, as one key-ordered range scan, into two sorted numpy arrays (16 bytes per entry, a
+tenth of a dict's), and is looked up with a vectorised binary search. Buckets are evicted least
+recently used beyond `max_entries`.
+
+Several processes may write one store (a crawl per source), one transaction at a time under the
+store's writer lock. Each (re)indexed copy also gets a row in `lsh_log`, whose sequence grows in
+commit order; at the start of each transaction a process reads the log past the last sequence
+it saw and adds what the others indexed meanwhile to the buckets it holds. A rolled-back
+transaction drops the whole cache (it may hold copies that no longer exist) and it is rebuilt
+from the store as needed.
+
+Entries of a copy that was re-indexed under new keys, or deleted, may linger in a process's
+cache until eviction: they only propose a candidate that verification then reads afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, delete, event, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from ingest.store.models import IndexLogRow, IndexRow
+
+__all__ = ["BandIndex", "Hits"]
+
+# A process that finds more than this many copies indexed by others since its last transaction
+# drops its cache and reloads the buckets it needs, instead of patching them copy by copy.
+_RESYNC_LIMIT = 20_000
+_CHUNK = 500  # ids per IN (...) query
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """Copies sharing band keys with a query: ids and the number of keys each shares."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(slots=True)
+class _Bucket:
+    keys: np.ndarray  # int64, sorted
+    ids: np.ndarray  # int64, the copy of each key
+    recent: dict[int, list[int]] = field(default_factory=dict)  # added since the load
+
+    @property
+    def size(self) -> int:
+        return int(self.keys.size) + len(self.recent)
+
+    def add(self, copy_id: int, keys: np.ndarray) -> None:
+        for k in keys.tolist():
+            self.recent.setdefault(k, []).append(copy_id)
+
+    def matches(self, keys: np.ndarray) -> list[np.ndarray]:
+        lo = np.searchsorted(self.keys, keys, "left")
+        hi = np.searchsorted(self.keys, keys, "right")
+        found = [self.ids[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        if self.recent:
+            found += [np.array(ids, dtype=np.int64) for k in keys.tolist() if (ids := self.recent.get(k))]
+        return found
+
+
+class BandIndex:
+    """The index as one process sees it. Use it only inside write transactions of the store."""
+
+    def __init__(self, max_entries: int = 40_000_000) -> None:
+        self.max_entries = max_entries
+        self.loaded_entries = 0
+        self._buckets: OrderedDict[int, _Bucket] = OrderedDict()
+        self._pending: list[tuple[int, int, np.ndarray]] = []  # (copy id, bucket, keys) not yet written
+        self._own: set[int] = set()  # copies this process indexed since the last sync
+        self._session: Session | None = None
+        self._seen: int | None = None  # the last lsh_log sequence this cache reflects
+
+    # -- transactions -----------------------------------------------------------------------------
+    def attach(self, session: Session) -> None:
+        """Join `session`'s transaction (once per transaction): catch up with other writers."""
+        if session is self._session:
+            return
+        self._session = session
+        event.listen(session, "before_commit", self.flush)
+        event.listen(session, "after_rollback", self._forget)
+        self._sync(session.connection())
+
+    def _forget(self, _session: Session) -> None:
+        self._buckets.clear()
+        self.loaded_entries = 0
+        self._pending.clear()
+        self._own.clear()
+        self._session = None
+        self._seen = None
+
+    def _sync(self, conn: Connection) -> None:
+        if self._seen is None:
+            self._seen = conn.scalar(select(func.max(IndexLogRow.seq))) or 0
+            return
+        rows = conn.execute(
+            select(IndexLogRow.seq, IndexLogRow.copy_id, IndexLogRow.bucket).where(IndexLogRow.seq > self._seen)
+        ).all()
+        if not rows:
+            return
+        self._seen = max(r.seq for r in rows)
+        others = {r.copy_id for r in rows if r.copy_id not in self._own and r.bucket in self._buckets}
+        self._own.clear()
+        if len(others) > _RESYNC_LIMIT:
+            self._buckets.clear()
+            self.loaded_entries = 0
+            return
+        ids = sorted(others)
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            found: dict[tuple[int, int], list[int]] = {}
+            cols = (IndexRow.copy_id, IndexRow.bucket, IndexRow.key)
+            for copy_id, bucket, key in conn.execute(select(*cols).where(IndexRow.copy_id.in_(chunk))):
+                found.setdefault((copy_id, bucket), []).append(key)
+            for (copy_id, bucket), keys in found.items():
+                self._buckets[bucket].add(copy_id, np.array(keys, dtype=np.int64))
+                self.loaded_entries += len(keys)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def lookup(self, session: Session, buckets: list[int], keys: np.ndarray) -> Hits:
+        """Copies in `buckets` sharing any of `keys`, from the cache (loading buckets as needed)."""
+        self.attach(session)
+        found: list[np.ndarray] = []
+        for b in buckets:
+            found += self._bucket(session.connection(), b).matches(keys)
+        return _count(found)
+
+    def probe(self, session: Session, buckets: list[int], keys: np.ndarray) -> Hits:
+        """Like `lookup`, but asked of the store directly: for a span of buckets too wide to cache."""
+        self.attach(session)
+        self.flush(session)
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            sql = (
+                "SELECT copy_id, count(*) FROM lsh_index WHERE bucket IN (SELECT value FROM json_each(:b))"
+                " AND key IN (SELECT value FROM json_each(:k)) GROUP BY copy_id"
+            )
+            params: dict[str, Any] = {"b": json.dumps(buckets), "k": json.dumps(keys.tolist())}
+        else:
+            sql = (
+                "SELECT copy_id, count(*) FROM lsh_index WHERE bucket = ANY(CAST(:b AS INTEGER[]))"
+                " AND key = ANY(CAST(:k AS BIGINT[])) GROUP BY copy_id"
+            )
+            params = {"b": buckets, "k": keys.tolist()}
+        rows = conn.execute(text(sql), params).all()
+        return Hits(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64))
+
+    def _bucket(self, conn: Connection, b: int) -> _Bucket:
+        bucket = self._buckets.get(b)
+        if bucket is not None:
+            self._buckets.move_to_end(b)
+            return bucket
+        self._write_pending(conn)  # the range scan must see them
+        rows = conn.execute(
+            select(IndexRow.key, IndexRow.copy_id).where(IndexRow.bucket == b).order_by(IndexRow.key)
+        ).all()
+        table = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        bucket = self._buckets[b] = _Bucket(np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1]))
+        self.loaded_entries += bucket.size
+        while self.loaded_entries > self.max_entries and len(self._buckets) > 1:
+            _, old = self._buckets.popitem(last=False)
+            self.loaded_entries -= old.size
+        return bucket
+
+    # -- writes -----------------------------------------------------------------------------------
+    def add(self, session: Session, copy_id: int, bucket: int, keys: np.ndarray) -> None:
+        """Index a copy (written with the transaction, visible to this process's lookups at once)."""
+        self.attach(session)
+        self._pending.append((copy_id, bucket, keys))
+        self._own.add(copy_id)
+        held = self._buckets.get(bucket)
+        if held is not None:
+            held.add(copy_id, keys)
+            self.loaded_entries += int(keys.size)
+
+    def remove(self, session: Session, copy_id: int) -> None:
+        """Take a copy out of the stored index (its cached entries age out, see the module docstring)."""
+        self.attach(session)
+        self.flush(session)
+        session.connection().execute(delete(IndexRow).where(IndexRow.copy_id == copy_id))
+
+    def flush(self, session: Session) -> None:
+        """Write the pending rows (also done before each commit)."""
+        self._write_pending(session.connection())
+
+    def _write_pending(self, conn: Connection) -> None:
+        if not self._pending:
+            return
+        rows = sorted((b, int(k), c) for c, b, keys in self._pending for k in keys.tolist())
+        conn.execute(insert(IndexRow), [{"bucket": b, "key": k, "copy_id": c} for b, k, c in rows])
+        conn.execute(insert(IndexLogRow), [{"copy_id": c, "bucket": b} for c, b, _ in self._pending])
+        self._pending.clear()
+
+
+def _count(found: list[np.ndarray]) -> Hits:
+    if not found:
+        empty = np.empty(0, np.int64)
+        return Hits(empty, empty)
+    ids, counts = np.unique(np.concatenate(found), return_counts=True)
+    return Hits(ids, counts)
