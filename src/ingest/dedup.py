@@ -28,6 +28,7 @@ of times a second, and ORM units of work cost more than the decisions.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.bandindex import BandIndex
@@ -58,9 +59,6 @@ __all__ = [
     "time_bucket",
 ]
 
-# Copies of one story rarely exceed a few dozen; a larger story is judged on a sample of its
-# most recent copies so that a long-running story cannot make placement slow.
-_MEMBER_SAMPLE = 50
 # Candidates verified per copy, best ranked first. True copies of a story share many of the 64
 # bands (a trimmed copy at Jaccard 0.2 shares ~2.6 on average, a full copy dozens), while chance
 # collisions through stock phrases share one; the dev set's true pairs never need more than a few
@@ -71,6 +69,51 @@ UNDATED = 0
 # An undated copy searches this many window-wide buckets back from the newest dated story (~5 years).
 _MAX_UNDATED_SPAN = 260
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+# Placement runs thousands of times a second: its statements are built once (building one costs
+# ~4x executing it through SQLAlchemy, which then reuses the compiled form).
+# Copies of one story rarely exceed a few dozen; a larger story is judged on a sample of its
+# most recent copies so that a long-running story cannot make placement slow.
+_MEMBER_SAMPLE = 50
+_SET_STORY = (
+    update(CopyRow)
+    .where(CopyRow.id == bindparam("copy"))
+    .values(story_id=bindparam("story"), similarity=bindparam("sim"), join_reason=bindparam("why"))
+)
+_NEW_STORY = insert(StoryRow).returning(StoryRow.id)
+_CANONICAL = select(StoryRow.canonical_copy_id).where(StoryRow.id == bindparam("story"))
+_SAMPLE = (
+    select(CopyRow.id)
+    .where(CopyRow.story_id == bindparam("story"))
+    .order_by(CopyRow.fetched_at.desc())
+    .limit(_MEMBER_SAMPLE)
+)
+_MEMBERS = select(CopyRow.id, CopyRow.published_at, CopyRow.token_count, CopyRow.url, CopyRow.source_id).where(
+    CopyRow.story_id == bindparam("story")
+)
+_DELETE_STORY = delete(StoryRow).where(StoryRow.id == bindparam("story"))
+_ELECT = (
+    update(StoryRow)
+    .where(StoryRow.id == bindparam("story"))
+    .values(
+        canonical_copy_id=bindparam("canonical"),
+        first_published_at=bindparam("first"),
+        copy_count=bindparam("copies"),
+        source_count=bindparam("sources"),
+        updated_at=bindparam("now"),
+    )
+)
+_CANDIDATES = select(
+    CopyRow.id,
+    CopyRow.story_id,
+    CopyRow.published_at,
+    CopyRow.content_hash,
+    CopyRow.signature,
+    CopyRow.shingles,
+    CopyRow.numbers,
+    CopyRow.token_count,
+).where(CopyRow.id.in_(bindparam("ids", expanding=True)))
 
 
 class CopyFacts(Protocol):
@@ -108,6 +151,7 @@ class Counters:
     candidates: int = 0  # distinct copies sharing a band key with the placed copy
     verified: int = 0  # candidate pairs run through `verify`
     refingerprinted: int = 0  # candidates stored without a fingerprint (before schema 0002)
+    seconds: float = 0.0  # spent placing (index writes at commit are `BandIndex.write_seconds`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,26 +212,27 @@ class Deduplicator:
 
     def place(self, session: Session, copy: NewCopy, fp: Fingerprint) -> Placement:
         """Put `copy` (stored, with no story yet) into a story and index it."""
+        started = time.perf_counter()
         self.counters.placements += 1
         conn = session.connection()
         verdicts, stored = self._verified_candidates(session, copy, fp)
         placement = self._choose_story(conn, copy, fp, verdicts, stored) or self._found_story(conn, copy)
         conn.execute(
-            update(CopyRow)
-            .where(CopyRow.id == copy.id)
-            .values(story_id=placement.story_id, similarity=placement.similarity, join_reason=placement.reason)
+            _SET_STORY,
+            {"copy": copy.id, "story": placement.story_id, "sim": placement.similarity, "why": placement.reason},
         )
         keys = band_keys(fp.signature, self.params)
         self.index.add(session, copy.id, time_bucket(copy.published_at, self.params), keys)
         self._remember(copy.id, copy.content_hash, fp)
         if not placement.new_story:
             self.refresh_story(conn, placement.story_id, copy.fetched_at)
+        self.counters.seconds += time.perf_counter() - started
         return placement
 
     def _found_story(self, conn: Connection, copy: NewCopy) -> Placement:
         """A new story of one copy, elected and counted as it is created (no re-election query)."""
         story_id = conn.execute(
-            insert(StoryRow).returning(StoryRow.id),
+            _NEW_STORY,
             {
                 "canonical_copy_id": copy.id,
                 "first_published_at": copy.published_at,
@@ -203,7 +248,7 @@ class Deduplicator:
         """Take a copy out of its story and the index (before re-placing a changed copy)."""
         self.index.remove(session, copy_id)
         conn = session.connection()
-        conn.execute(update(CopyRow).where(CopyRow.id == copy_id).values(story_id=None))
+        conn.execute(_SET_STORY, {"copy": copy_id, "story": None, "sim": None, "why": None})
         if story_id is not None:
             self.refresh_story(conn, story_id, now)
 
@@ -252,19 +297,9 @@ class Deduplicator:
         """The stored copies `ids` with their fingerprints, in one query."""
         if not ids:
             return {}
-        cols = (
-            CopyRow.id,
-            CopyRow.story_id,
-            CopyRow.published_at,
-            CopyRow.content_hash,
-            CopyRow.signature,
-            CopyRow.shingles,
-            CopyRow.numbers,
-            CopyRow.token_count,
-        )
         return {
             r.id: _Stored(r.id, r.story_id, r.published_at, self._fingerprint_of(conn, r))
-            for r in conn.execute(select(*cols).where(CopyRow.id.in_(ids)))
+            for r in conn.execute(_CANDIDATES, {"ids": list(ids)})
         }
 
     def _fingerprint_of(self, conn: Connection, row: Row[*tuple[Any, ...]]) -> Fingerprint:
@@ -311,17 +346,12 @@ class Deduplicator:
     def _judge_story(
         self, conn: Connection, copy: NewCopy, fp: Fingerprint, story_id: int, verdicts: dict[int, Verdict]
     ) -> tuple[float, str] | None:
-        canonical_id = conn.scalar(select(StoryRow.canonical_copy_id).where(StoryRow.id == story_id))
+        canonical_id = conn.scalar(_CANONICAL, {"story": story_id})
         if canonical_id is not None:
             verdict = self._verdict(conn, copy, fp, canonical_id, verdicts)
             if verdict.same_story:
                 return verdict.score, f"matches the canonical copy {canonical_id}: {verdict.reason}"
-        sample = conn.scalars(
-            select(CopyRow.id)
-            .where(CopyRow.story_id == story_id)
-            .order_by(CopyRow.fetched_at.desc())
-            .limit(_MEMBER_SAMPLE)
-        ).all()
+        sample = conn.scalars(_SAMPLE, {"story": story_id}).all()
         agree = [cid for cid in sample if self._verdict(conn, copy, fp, cid, verdicts).same_story]
         if sample and 2 * len(agree) >= len(sample):
             score = max(verdicts[c].score if c in verdicts else 0.0 for c in agree)
@@ -341,25 +371,21 @@ class Deduplicator:
 
     def refresh_story(self, conn: Connection, story_id: int, now: datetime) -> None:
         """Re-elect the canonical copy and recount; delete the story if it has no copy left."""
-        members = conn.execute(
-            select(CopyRow.id, CopyRow.published_at, CopyRow.token_count, CopyRow.url, CopyRow.source_id).where(
-                CopyRow.story_id == story_id
-            )
-        ).all()
+        members = conn.execute(_MEMBERS, {"story": story_id}).all()
         if not members:
-            conn.execute(delete(StoryRow).where(StoryRow.id == story_id))
+            conn.execute(_DELETE_STORY, {"story": story_id})
             return
         dates = [m.published_at for m in members if m.published_at is not None]
         conn.execute(
-            update(StoryRow)
-            .where(StoryRow.id == story_id)
-            .values(
-                canonical_copy_id=min(members, key=election_key).id,
-                first_published_at=min(dates) if dates else None,
-                copy_count=len(members),
-                source_count=len({m.source_id for m in members}),
-                updated_at=now,
-            )
+            _ELECT,
+            {
+                "story": story_id,
+                "canonical": min(members, key=election_key).id,
+                "first": min(dates) if dates else None,
+                "copies": len(members),
+                "sources": len({m.source_id for m in members}),
+                "now": now,
+            },
         )
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.boilerplate import RecurringLines
@@ -46,6 +46,12 @@ from ingest.store.models import CopyRow, SourceRow
 
 log = logging.getLogger(__name__)
 
+# Built once: the writer runs them for every article (see `ingest.dedup` on why).
+_STORED_COPY = select(CopyRow.id, CopyRow.fetched_url, CopyRow.content_hash, CopyRow.story_id).where(
+    CopyRow.url == bindparam("url")
+)
+_REFETCHED = update(CopyRow).where(CopyRow.id == bindparam("copy")).values(fetched_at=bindparam("at"))
+_NEW_COPY = insert(CopyRow).returning(CopyRow.id)
 _BATCH_SIZE = 200
 _BATCH_SECONDS = 0.5
 _CLOSE = object()
@@ -172,20 +178,16 @@ class ArticleWriter:
         search_text, fp = prepared.search_text, prepared.fingerprint
         content_hash = hashlib.sha1(search_text.encode()).hexdigest()
         conn = session.connection()
-        existing = conn.execute(
-            select(CopyRow.id, CopyRow.url, CopyRow.fetched_url, CopyRow.content_hash, CopyRow.story_id).where(
-                CopyRow.url == article.url
-            )
-        ).first()
+        existing = conn.execute(_STORED_COPY, {"url": article.url}).first()
         self._remember_alias(session, article, existing.fetched_url if existing is not None else None)
         via_alias = bool(article.fetched_url) and article.fetched_url != article.url
-        if existing is not None and via_alias and existing.fetched_url == existing.url:
+        if existing is not None and via_alias and existing.fetched_url == article.url:
             # The canonical page itself is stored: its AMP version or an old URL never replaces it
             # (they often lack the date, the byline or whole paragraphs).
             self.stats.unchanged += 1
             return
         if existing is not None and existing.content_hash == content_hash:
-            conn.execute(update(CopyRow).where(CopyRow.id == existing.id).values(fetched_at=article.fetched_at))
+            conn.execute(_REFETCHED, {"copy": existing.id, "at": article.fetched_at})
             self.stats.unchanged += 1
             return
         fields: dict[str, Any] = {
@@ -210,7 +212,7 @@ class ArticleWriter:
             "token_count": fp.length,
         }
         if existing is None:
-            copy_id = conn.execute(insert(CopyRow).returning(CopyRow.id), fields).scalar_one()
+            copy_id = conn.execute(_NEW_COPY, fields).scalar_one()
         else:
             # The text changed on re-fetch (a correction): re-evaluate its story membership.
             self.dedup.detach(session, existing.id, existing.story_id, article.fetched_at)
