@@ -26,6 +26,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import multiprocessing
 import pickle
 import random
 import re
@@ -52,7 +53,7 @@ from ingest.normalize import normalize
 from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources
 from ingest.records import Article, RunStats
 from ingest.store.db import open_store, write_transaction
-from ingest.store.models import CopyRow, IndexLogRow, IndexRow, StoryRow
+from ingest.store.models import CopyRow, StoryRow
 
 OUTLETS = [f"outlet{i:02d}" for i in range(12)]
 START = datetime(2023, 6, 1, tzinfo=UTC)
@@ -189,15 +190,17 @@ def as_article(doc: Doc) -> Article:
 def prepare(url: str, n: int, workload: Path) -> None:
     engine = open_store(url)
     ids = ensure_sources(engine, [Source(name=o, homepage=f"https://{o}.example.ma/") for o in OUTLETS])
-    dedup = Deduplicator()
     docs = corpus(n)
     preload = itertools.islice(docs, max(0, n - TIMED))
     stories: dict[str, list[Any]] = {}  # story label -> [story id, copy count, sources]
     next_copy = itertools.count(1)
     started = time.perf_counter()
-    for chunk in iter(lambda: list(itertools.islice(preload, PRELOAD_CHUNK)), []):
-        with engine.begin() as conn:
-            bulk_insert(conn, dedup, ids, chunk, stories, next_copy)
+    chunks = iter(lambda: list(itertools.islice(preload, PRELOAD_CHUNK)), [])
+    # Fingerprinting is the slow part: the other core does it while this one writes.
+    with multiprocessing.get_context("forkserver").Pool(2) as pool:
+        for chunk, rows in pool.imap(fingerprint_rows, chunks):
+            with engine.begin() as conn:
+                bulk_insert(conn, ids, chunk, rows, stories, next_copy)
     with engine.begin() as conn:
         finish_stories(conn, stories)
     rest = list(docs)
@@ -206,16 +209,36 @@ def prepare(url: str, n: int, workload: Path) -> None:
     engine.dispose()
 
 
+def fingerprint_rows(chunk: Sequence[Doc]) -> tuple[Sequence[Doc], list[dict[str, Any]]]:
+    """The stored fields of each copy that come from its text (a pool worker computes them)."""
+    rows = []
+    for doc in chunk:
+        fp = Deduplicator().fingerprint(doc.text)
+        search = normalize(f"{doc.title}\n{doc.text}")
+        rows.append(
+            {
+                "search_text": search,
+                "content_hash": hashlib.sha1(search.encode()).hexdigest(),
+                "signature": signature_bytes(fp),
+                "shingles": shingle_bytes(fp),
+                "numbers": numbers_text(fp),
+                "token_count": fp.length,
+                "keys": band_keys(fp.signature).tolist(),
+            }
+        )
+    return chunk, rows
+
+
 def bulk_insert(
     conn: Any,
-    dedup: Deduplicator,
     ids: dict[str, int],
     chunk: Sequence[Doc],
+    rows: Sequence[dict[str, Any]],
     stories: dict[str, list[Any]],
     next_copy: Iterator[int],
 ) -> None:
     copies, index, log, new_stories, canon = [], [], [], [], []
-    for doc in chunk:
+    for doc, row in zip(chunk, rows, strict=True):
         cid = next(next_copy)
         entry = stories.get(doc.story)
         if entry is None:
@@ -233,11 +256,10 @@ def bulk_insert(
             canon.append({"sid": entry[0], "cid": cid})
         entry[1] += 1
         entry[2].add(doc.source)
-        fp = dedup.fingerprint(doc.text)
-        article = as_article(doc)
-        search = normalize(f"{doc.title}\n{doc.text}")
+        keys = row.pop("keys")
         copies.append(
-            {
+            row
+            | {
                 "id": cid,
                 "source_id": ids[doc.source],
                 "story_id": entry[0],
@@ -245,28 +267,23 @@ def bulk_insert(
                 "fetched_url": doc.url,
                 "title": doc.title,
                 "text": doc.text,
-                "search_text": search,
                 "published_at": doc.published_at,
-                "fetched_at": article.fetched_at,
+                "fetched_at": as_article(doc).fetched_at,
                 "language": "ar",
                 "extraction_method": "bench",
-                "content_hash": hashlib.sha1(search.encode()).hexdigest(),
-                "signature": signature_bytes(fp),
-                "shingles": shingle_bytes(fp),
-                "numbers": numbers_text(fp),
-                "token_count": fp.length,
                 "join_reason": "preloaded",
             }
         )
         bucket = time_bucket(doc.published_at)
-        index += [{"bucket": bucket, "key": int(k), "copy_id": cid} for k in band_keys(fp.signature)]
-        log.append({"copy_id": cid, "bucket": bucket})
+        index += [(bucket, k, cid) for k in keys]
+        log.append((cid, bucket))
     if new_stories:
         conn.execute(insert(StoryRow), new_stories)
     conn.execute(insert(CopyRow), copies)
-    index.sort(key=lambda r: (r["bucket"], r["key"]))  # fewer B-tree page splits
-    conn.execute(insert(IndexRow), index)
-    conn.execute(insert(IndexLogRow), log)
+    index.sort()  # fewer B-tree page splits
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO lsh_index (bucket, key, copy_id) VALUES ({mark}, {mark}, {mark})", index)
+    conn.exec_driver_sql(f"INSERT INTO lsh_log (copy_id, bucket) VALUES ({mark}, {mark})", log)
     if canon:
         conn.execute(text("UPDATE stories SET canonical_copy_id = :cid WHERE id = :sid"), canon)
 

@@ -215,13 +215,13 @@ class Deduplicator:
         started = time.perf_counter()
         self.counters.placements += 1
         conn = session.connection()
-        verdicts, stored = self._verified_candidates(session, copy, fp)
+        keys = band_keys(fp.signature, self.params)
+        verdicts, stored = self._verified_candidates(session, copy, fp, keys)
         placement = self._choose_story(conn, copy, fp, verdicts, stored) or self._found_story(conn, copy)
         conn.execute(
             _SET_STORY,
             {"copy": copy.id, "story": placement.story_id, "sim": placement.similarity, "why": placement.reason},
         )
-        keys = band_keys(fp.signature, self.params)
         self.index.add(session, copy.id, time_bucket(copy.published_at, self.params), keys)
         self._remember(copy.id, copy.content_hash, fp)
         if not placement.new_story:
@@ -252,9 +252,8 @@ class Deduplicator:
         if story_id is not None:
             self.refresh_story(conn, story_id, now)
 
-    def candidates(self, session: Session, copy: CopyFacts, fp: Fingerprint, limit: int = MAX_VERIFIED) -> list[int]:
-        """Ids of the stored copies sharing the most band keys with `copy` (ties: the older copy)."""
-        keys = np.sort(band_keys(fp.signature, self.params))
+    def candidates(self, session: Session, copy: CopyFacts, keys: np.ndarray, limit: int = MAX_VERIFIED) -> list[int]:
+        """Ids of the stored copies sharing the most of the band `keys` with `copy` (ties: the older copy)."""
         if copy.published_at is not None:
             centre = time_bucket(copy.published_at, self.params)
             hits = self.index.lookup(session, [UNDATED, centre - 1, centre, centre + 1], keys)
@@ -284,9 +283,9 @@ class Deduplicator:
         return sorted(b for b in buckets if b >= UNDATED)
 
     def _verified_candidates(
-        self, session: Session, copy: NewCopy, fp: Fingerprint
+        self, session: Session, copy: NewCopy, fp: Fingerprint, keys: np.ndarray
     ) -> tuple[dict[int, Verdict], dict[int, _Stored]]:
-        stored = self._load(session.connection(), self.candidates(session, copy, fp))
+        stored = self._load(session.connection(), self.candidates(session, copy, keys))
         return {s.id: self._verify(copy, fp, s) for s in stored.values()}, stored
 
     def _verify(self, copy: CopyFacts, fp: Fingerprint, other: _Stored) -> Verdict:
@@ -460,7 +459,11 @@ def explain(session: Session, url: str, params: DedupParams = DEFAULT) -> Explan
     against = None
     if canonical_id is not None and canonical_id != copy.id:
         against = _story_verdicts(session, dedup, copy, fp, [canonical_id])[0]
-    ids = [c for c in dedup.candidates(session, copy, fp, limit=10 * MAX_VERIFIED) if c != canonical_id]
+    ids = [
+        c
+        for c in dedup.candidates(session, copy, band_keys(fp.signature, params), limit=10 * MAX_VERIFIED)
+        if c != canonical_id
+    ]
     best: dict[int, StoryVerdict] = {}
     for sv in _story_verdicts(session, dedup, copy, fp, ids):
         held = best.get(sv.story_id)

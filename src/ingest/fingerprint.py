@@ -140,12 +140,13 @@ def band_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarra
     """
     if len(signature) < params.bands * params.rows:
         raise ValueError(f"signature of {len(signature)} values is shorter than bands * rows")
-    # Fixed little-endian uint32 bytes: keys are stored in the database and must not depend
-    # on the machine or on whether the signature came back from storage as another dtype.
-    banded = signature[: params.bands * params.rows]
-    rows = np.ascontiguousarray(banded, dtype="<u4").reshape(params.bands, params.rows)
-    keys = [xxhash.xxh3_64_intdigest(row.tobytes(), seed=band) & _MASK63 for band, row in enumerate(rows)]
-    return np.array(keys, dtype=np.int64)
+    # Values as uint32 whatever dtype the signature came back from storage in; numpy's uint64
+    # arithmetic wraps identically on every machine, so stored keys stay valid everywhere.
+    rows = signature[: params.bands * params.rows].astype(np.uint32).reshape(params.bands, params.rows)
+    h = np.arange(1, params.bands + 1, dtype=_U64) * _GOLDEN  # the band index seeds the hash
+    for j in range(params.rows):
+        h = _fmix64((h ^ rows[:, j].astype(_U64)) * _GOLDEN)
+    return (h & _U64(_MASK63)).astype(np.int64)
 
 
 class _Chunk(NamedTuple):
