@@ -69,9 +69,12 @@ class _Bucket:
             self.recent.setdefault(k, []).append(copy_id)
 
     def matches(self, keys: np.ndarray) -> list[np.ndarray]:
-        lo = np.searchsorted(self.keys, keys, "left")
-        hi = np.searchsorted(self.keys, keys, "right")
-        found = [self.ids[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        found = []
+        if self.keys.size:
+            lo = np.searchsorted(self.keys, keys, "left")
+            hi = np.searchsorted(self.keys, keys, "right")
+            hit = np.flatnonzero(hi > lo)  # most keys match nothing: loop over the few that do
+            found = [self.ids[lo[i] : hi[i]] for i in hit.tolist()]
         if self.recent:
             found += [np.array(ids, dtype=np.int64) for k in keys.tolist() if (ids := self.recent.get(k))]
         return found

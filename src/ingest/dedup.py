@@ -82,7 +82,6 @@ _SET_STORY = (
     .values(story_id=bindparam("story"), similarity=bindparam("sim"), join_reason=bindparam("why"))
 )
 _NEW_STORY = insert(StoryRow).returning(StoryRow.id)
-_CANONICAL = select(StoryRow.canonical_copy_id).where(StoryRow.id == bindparam("story"))
 _SAMPLE = (
     select(CopyRow.id)
     .where(CopyRow.story_id == bindparam("story"))
@@ -104,16 +103,21 @@ _ELECT = (
         updated_at=bindparam("now"),
     )
 )
-_CANDIDATES = select(
-    CopyRow.id,
-    CopyRow.story_id,
-    CopyRow.published_at,
-    CopyRow.content_hash,
-    CopyRow.signature,
-    CopyRow.shingles,
-    CopyRow.numbers,
-    CopyRow.token_count,
-).where(CopyRow.id.in_(bindparam("ids", expanding=True)))
+_CANDIDATES = (
+    select(
+        CopyRow.id,
+        CopyRow.story_id,
+        StoryRow.canonical_copy_id,
+        CopyRow.published_at,
+        CopyRow.content_hash,
+        CopyRow.signature,
+        CopyRow.shingles,
+        CopyRow.numbers,
+        CopyRow.token_count,
+    )
+    .outerjoin(StoryRow, StoryRow.id == CopyRow.story_id)
+    .where(CopyRow.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 class CopyFacts(Protocol):
@@ -160,6 +164,7 @@ class _Stored:
 
     id: int
     story_id: int | None
+    canonical_id: int | None  # of its story
     published_at: datetime | None
     fp: Fingerprint
 
@@ -297,7 +302,7 @@ class Deduplicator:
         if not ids:
             return {}
         return {
-            r.id: _Stored(r.id, r.story_id, r.published_at, self._fingerprint_of(conn, r))
+            r.id: _Stored(r.id, r.story_id, r.canonical_copy_id, r.published_at, self._fingerprint_of(conn, r))
             for r in conn.execute(_CANDIDATES, {"ids": list(ids)})
         }
 
@@ -327,10 +332,10 @@ class Deduplicator:
         verdicts: dict[int, Verdict],
         stored: dict[int, _Stored],
     ) -> Placement | None:
-        matched = sorted({s.story_id for s in stored.values() if s.story_id is not None and verdicts[s.id].same_story})
+        matched = {s.story_id: s.canonical_id for s in stored.values() if s.story_id and verdicts[s.id].same_story}
         accepted: list[tuple[float, int, str]] = []
-        for story_id in matched:
-            judged = self._judge_story(conn, copy, fp, story_id, verdicts)
+        for story_id, canonical_id in sorted(matched.items()):
+            judged = self._judge_story(conn, copy, fp, story_id, canonical_id, verdicts)
             if judged is not None:
                 accepted.append((judged[0], story_id, judged[1]))
         if not accepted:
@@ -343,9 +348,14 @@ class Deduplicator:
         return Placement(story_id, False, score, reason)
 
     def _judge_story(
-        self, conn: Connection, copy: NewCopy, fp: Fingerprint, story_id: int, verdicts: dict[int, Verdict]
+        self,
+        conn: Connection,
+        copy: NewCopy,
+        fp: Fingerprint,
+        story_id: int,
+        canonical_id: int | None,
+        verdicts: dict[int, Verdict],
     ) -> tuple[float, str] | None:
-        canonical_id = conn.scalar(_CANONICAL, {"story": story_id})
         if canonical_id is not None:
             verdict = self._verdict(conn, copy, fp, canonical_id, verdicts)
             if verdict.same_story:

@@ -267,16 +267,14 @@ def _numbers_in_context(chunks: list[_Chunk]) -> frozenset[str]:
     days' bulletins, say) would otherwise supply the other values and hide every disagreement.
     """
     found: dict[str, str] = {}  # "word|" or "|word" -> the entry of its first number
-    pending: list[str] = []  # numbers waiting for the word after them
-    previous = ""
-    for chunk in chunks:
-        for number in pending:
-            found.setdefault(f"|{chunk.first}", f"|{number}|{chunk.first}")
-        pending = []
-        for number in chunk.numbers:
-            if previous and not previous[0].isdigit():
-                found.setdefault(f"{previous}|", f"{previous}|{number}|")
-            pending.append(number)
-            previous = number
-        previous = chunk.last
+    numbered = [i for i, chunk in enumerate(chunks) if chunk.numbers]  # few: skip the rest at C speed
+    for i in numbered:
+        numbers = chunks[i].numbers
+        before = chunks[i - 1].last if i else ""
+        if before and not before[0].isdigit():  # only the first number of a chunk follows a word
+            found.setdefault(f"{before}|", f"{before}|{numbers[0]}|")
+        if i + 1 < len(chunks):
+            after = chunks[i + 1].first
+            for number in numbers:
+                found.setdefault(f"|{after}", f"|{number}|{after}")
     return frozenset(found.values())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -103,6 +104,7 @@ def _number_check(a: frozenset[str], b: frozenset[str], params: DedupParams) -> 
     return f"numbers differ: {agree} agree, {conflict} differ"
 
 
+@lru_cache(maxsize=8192)  # a copy is verified against several candidates, a candidate by several copies
 def _by_context(numbers: frozenset[str], side: int) -> dict[str, set[str]]:
     """context word -> the number written next to it (side 0: after the word, 2: before it)."""
     found: dict[str, set[str]] = {}
