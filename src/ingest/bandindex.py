@@ -173,7 +173,12 @@ class BandIndex:
             self._buckets.move_to_end(b)
             return bucket
         self._write_pending(conn)  # the range scan must see them
-        rows = conn.exec_driver_sql(_driver_sql(conn, _LOAD_BUCKET), (b,)).all()
+        cursor = conn.connection.cursor()  # the transaction's own connection: sees pending writes
+        try:
+            cursor.execute(_driver_sql(conn, _LOAD_BUCKET), (b,))
+            rows = cursor.fetchall()  # plain tuples: ~3x faster than result rows at a million entries
+        finally:
+            cursor.close()
         table = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows)).reshape(-1, 2)
         bucket = self._buckets[b] = _Bucket(np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1]))
         self.loaded_entries += bucket.size
