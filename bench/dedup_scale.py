@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import collections
 import hashlib
 import heapq
 import itertools
@@ -196,11 +197,17 @@ def prepare(url: str, n: int, workload: Path) -> None:
     next_copy = itertools.count(1)
     started = time.perf_counter()
     chunks = iter(lambda: list(itertools.islice(preload, PRELOAD_CHUNK)), [])
-    # Fingerprinting is the slow part: the other core does it while this one writes.
+    # Fingerprinting is the slow part: the other core does it while this one writes, a few
+    # chunks ahead (not the whole corpus: a million copies would sit in memory).
     with multiprocessing.get_context("forkserver").Pool(2) as pool:
-        for chunk, rows in pool.imap(fingerprint_rows, chunks):
-            with engine.begin() as conn:
-                bulk_insert(conn, ids, chunk, rows, stories, next_copy)
+        ahead: collections.deque[Any] = collections.deque()
+        for chunk in itertools.chain(chunks, [None]):
+            if chunk is not None:
+                ahead.append(pool.apply_async(fingerprint_rows, (chunk,)))
+            while ahead and (chunk is None or len(ahead) > 3):
+                done, rows = ahead.popleft().get()
+                with engine.begin() as conn:
+                    bulk_insert(conn, ids, done, rows, stories, next_copy)
     with engine.begin() as conn:
         finish_stories(conn, stories)
     rest = list(docs)
@@ -326,7 +333,7 @@ def timed(url: str, workload: Path, spawned: float, limit: int, cache_mb: int = 
         "docs": len(docs),
         "seconds": elapsed,
         "dedup_seconds": dedup_seconds,
-        "buckets_loaded": len(writer.dedup.index._buckets),
+        "buckets_loaded": writer.dedup.index.cached_buckets,
         "entries": writer.dedup.index.loaded_entries,
         "ready": ready,
         "first_placed": first_placed,

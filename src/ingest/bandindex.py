@@ -93,6 +93,10 @@ class BandIndex:
         self._session: Session | None = None
         self._seen: int | None = None  # the last lsh_log sequence this cache reflects
 
+    @property
+    def cached_buckets(self) -> int:
+        return len(self._buckets)
+
     # -- transactions -----------------------------------------------------------------------------
     def attach(self, session: Session) -> None:
         """Join `session`'s transaction (once per transaction): catch up with other writers."""

@@ -48,6 +48,7 @@ __all__ = [
     "CopyFacts",
     "Deduplicator",
     "Explanation",
+    "NewCopy",
     "Placement",
     "StoryVerdict",
     "election_key",
@@ -71,11 +72,11 @@ _MAX_UNDATED_SPAN = 260
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-# Placement runs thousands of times a second: its statements are built once (building one costs
-# ~4x executing it through SQLAlchemy, which then reuses the compiled form).
 # Copies of one story rarely exceed a few dozen; a larger story is judged on a sample of its
 # most recent copies so that a long-running story cannot make placement slow.
 _MEMBER_SAMPLE = 50
+# Placement runs for every copy: its statements are built once (building one costs ~4x
+# executing it through SQLAlchemy, which then reuses the compiled form).
 _SET_STORY = (
     update(CopyRow)
     .where(CopyRow.id == bindparam("copy"))
@@ -133,6 +134,8 @@ class CopyFacts(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class NewCopy:
+    """A copy just stored (or re-stored with new text), to be placed."""
+
     id: int
     published_at: datetime | None
     fetched_at: datetime
