@@ -264,7 +264,7 @@ class Deduplicator:
         """Ids of the stored copies sharing the most of the band `keys` with `copy` (ties: the older copy)."""
         if copy.published_at is not None:
             centre = time_bucket(copy.published_at, self.params)
-            hits = self.index.lookup(session, [UNDATED, centre - 1, centre, centre + 1], keys)
+            hits = self.index.lookup(session, sorted({UNDATED, centre - 1, centre, centre + 1}), keys)
         else:
             hits = self.index.probe(session, self._undated_buckets(session.connection(), copy.fetched_at), keys)
         mine = hits.ids != copy.id
