@@ -39,6 +39,7 @@ __all__ = ["BandIndex", "Hits"]
 # drops its cache and reloads the buckets it needs, instead of patching them copy by copy.
 _RESYNC_LIMIT = 20_000
 _CHUNK = 500  # ids per IN (...) query
+_MERGE_AT = 200_000  # entries added to a cached bucket before they are merged into its arrays
 # Plain driver SQL for the bulk paths: SQLAlchemy's per-row parameter processing would cost more
 # than SQLite spends storing the rows (64 per copy).
 _LOAD_BUCKET = "SELECT key, copy_id FROM lsh_index WHERE bucket = ? ORDER BY key"
@@ -58,15 +59,24 @@ class Hits:
 class _Bucket:
     keys: np.ndarray  # int64, sorted
     ids: np.ndarray  # int64, the copy of each key
-    recent: dict[int, list[int]] = field(default_factory=dict)  # added since the load
+    recent: dict[int, list[int]] = field(default_factory=dict)  # added since the last merge
+    recent_entries: int = 0
 
     @property
     def size(self) -> int:
-        return int(self.keys.size) + len(self.recent)
+        return int(self.keys.size) + self.recent_entries
 
     def add(self, copy_id: int, keys: np.ndarray) -> None:
         for k in keys.tolist():
             self.recent.setdefault(k, []).append(copy_id)
+        self.recent_entries += int(keys.size)
+        if self.recent_entries > _MERGE_AT:  # a dict entry costs ~6x an array entry: fold them in
+            added = [(k, c) for k, ids in self.recent.items() for c in ids]
+            keys_ = np.concatenate([self.keys, np.array([k for k, _ in added], dtype=np.int64)])
+            ids_ = np.concatenate([self.ids, np.array([c for _, c in added], dtype=np.int64)])
+            order = np.argsort(keys_, kind="stable")
+            self.keys, self.ids = keys_[order], ids_[order]
+            self.recent, self.recent_entries = {}, 0
 
     def matches(self, keys: np.ndarray) -> list[np.ndarray]:
         found = []

@@ -1,0 +1,25 @@
+"""A cached bucket of the band index answers the same before and after its recent entries are merged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ingest import bandindex
+
+
+def test_a_bucket_finds_every_copy_across_merges_of_its_recent_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bandindex, "_MERGE_AT", 100)
+    rng = np.random.default_rng(0)
+    shared = rng.integers(0, 2**62, 4)  # keys several copies share, as stock phrases make them
+    bucket = bandindex._Bucket(np.array([shared[0]], np.int64), np.array([1], np.int64))
+    keys = {c: np.concatenate([rng.integers(0, 2**62, 60), shared[c % 4 : c % 4 + 1]]) for c in range(2, 40)}
+    for copy_id, k in keys.items():
+        bucket.add(copy_id, k)
+    assert bucket.size == 1 + sum(k.size for k in keys.values())
+    assert bucket.recent_entries < 100 and np.all(bucket.keys[1:] >= bucket.keys[:-1])
+    for copy_id, k in keys.items():
+        found = np.concatenate(bucket.matches(k))
+        assert np.count_nonzero(found == copy_id) == k.size
+    holders = np.concatenate(bucket.matches(shared[:1]))
+    assert sorted(holders.tolist()) == [1, *sorted(c for c in keys if c % 4 == 0)]
