@@ -210,6 +210,11 @@ def prepare(url: str, n: int, workload: Path) -> None:
                     bulk_insert(conn, ids, done, rows, stories, next_copy)
     with engine.begin() as conn:
         finish_stories(conn, stories)
+        if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences past them
+            for table in ("article_copies", "stories"):
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
     rest = list(docs)
     print(f"prepared {n - len(rest):,} copies in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     workload.write_bytes(pickle.dumps([astuple(d) for d in rest]))  # plain data: any __main__ loads it
