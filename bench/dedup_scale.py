@@ -51,7 +51,7 @@ from ingest.dedup import Deduplicator, numbers_text, shingle_bytes, signature_by
 from ingest.devset import BaseStory, generate
 from ingest.fingerprint import band_keys
 from ingest.normalize import normalize
-from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources
+from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
 from ingest.records import Article, RunStats
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow, StoryRow
@@ -316,6 +316,7 @@ def timed(url: str, workload: Path, spawned: float, limit: int, cache_mb: int = 
     ids = ensure_sources(engine, [Source(name=o, homepage=f"https://{o}.example.ma/") for o in OUTLETS])
     stats = RunStats()
     writer = ArticleWriter(ids, Deduplicator(), stats)
+    tune_gc()  # as `ingest run-once` does
     ready = time.time() - spawned
     rest = [Doc(*t) for t in pickle.loads(workload.read_bytes())[:limit]]
     docs = sorted(rest + dev_docs(rest[len(rest) // 3].published_at), key=lambda d: d.published_at)

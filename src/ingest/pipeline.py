@@ -14,6 +14,7 @@ those URLs are not yet known to the frontier, so the next run fetches them again
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -85,6 +86,17 @@ class FetchRecords:
     """Fetch-state rows from the crawler, written by the writer thread with the next batch."""
 
     rows: list[dict[str, Any]]
+
+
+def tune_gc() -> None:
+    """Make Python's cycle collector run ~70x less often in a process that runs a pipeline.
+
+    The writer keeps large caches (fingerprints, normalised words) alive, and a collection scans
+    every tracked object: with the default thresholds (700, 10, 10) the collector took ~20% of
+    the dedup benchmark's time. The pipeline creates few reference cycles, so rarer collections
+    cost little memory.
+    """
+    gc.set_threshold(50_000, 50, 1_000)
 
 
 def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str], keep_raw: bool = True) -> Extracted:

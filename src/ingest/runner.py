@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from ingest.config import Settings, Source, parse_duration
 from ingest.crawl import CrawlWindow, SourceReport, run_crawl
 from ingest.logcontext import log_context
-from ingest.pipeline import Pipeline
+from ingest.pipeline import Pipeline, tune_gc
 from ingest.records import RunStats
 from ingest.store.frontier import DbFrontier
 from ingest.store.runs import finish_run, record_source_health, start_run
@@ -81,6 +81,7 @@ def _run(
     log.info("run %d started: %s", run_id, ", ".join(s.name for s in sources))
     reports: list[SourceReport] = []
     pipeline: Pipeline | None = None
+    tune_gc()
     with _StopSignals() as stop:
         try:
             pipeline = Pipeline(engine, sources, workers=settings.extract_workers, on_progress=on_progress)
