@@ -95,12 +95,12 @@ def _alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (idempotent)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the pending migrations up to `revision` (idempotent)."""
     cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
 
 def pending_revision(engine: Engine) -> tuple[str | None, str]:
