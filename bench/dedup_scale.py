@@ -43,13 +43,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy.orm import Session
 
 from ingest import devset
+from ingest.bandindex import BandIndex
 from ingest.config import Source
 from ingest.dedup import Deduplicator, numbers_text, shingle_bytes, signature_bytes, time_bucket
 from ingest.devset import BaseStory, generate
-from ingest.fingerprint import band_keys
+from ingest.fingerprint import band_keys, fingerprint
 from ingest.normalize import normalize
 from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
 from ingest.records import Article, RunStats
@@ -195,6 +198,7 @@ def prepare(url: str, n: int, workload: Path) -> None:
     preload = itertools.islice(docs, max(0, n - TIMED))
     stories: dict[str, list[Any]] = {}  # story label -> [story id, copy count, sources]
     next_copy = itertools.count(1)
+    band_index = BandIndex()
     started = time.perf_counter()
     chunks = iter(lambda: list(itertools.islice(preload, PRELOAD_CHUNK)), [])
     # Fingerprinting is the slow part: the other core does it while this one writes, a few
@@ -207,7 +211,7 @@ def prepare(url: str, n: int, workload: Path) -> None:
             while ahead and (chunk is None or len(ahead) > 3):
                 done, rows = ahead.popleft().get()
                 with engine.begin() as conn:
-                    bulk_insert(conn, ids, done, rows, stories, next_copy)
+                    bulk_insert(conn, band_index, ids, done, rows, stories, next_copy)
     with engine.begin() as conn:
         finish_stories(conn, stories)
         if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences past them
@@ -225,7 +229,7 @@ def fingerprint_rows(chunk: Sequence[Doc]) -> tuple[Sequence[Doc], list[dict[str
     """The stored fields of each copy that come from its text (a pool worker computes them)."""
     rows = []
     for doc in chunk:
-        fp = Deduplicator().fingerprint(doc.text)
+        fp = fingerprint(doc.text)
         search = normalize(f"{doc.title}\n{doc.text}")
         rows.append(
             {
@@ -243,13 +247,14 @@ def fingerprint_rows(chunk: Sequence[Doc]) -> tuple[Sequence[Doc], list[dict[str
 
 def bulk_insert(
     conn: Any,
+    band_index: BandIndex,
     ids: dict[str, int],
     chunk: Sequence[Doc],
     rows: Sequence[dict[str, Any]],
     stories: dict[str, list[Any]],
     next_copy: Iterator[int],
 ) -> None:
-    copies, index, log, new_stories, canon = [], [], [], [], []
+    copies, index, new_stories, canon = [], [], [], []
     for doc, row in zip(chunk, rows, strict=True):
         cid = next(next_copy)
         entry = stories.get(doc.story)
@@ -287,15 +292,14 @@ def bulk_insert(
             }
         )
         bucket = time_bucket(doc.published_at)
-        index += [(bucket, k, cid) for k in keys]
-        log.append((cid, bucket))
+        index.append((cid, bucket, np.array(keys, dtype=np.int64)))
     if new_stories:
         conn.execute(insert(StoryRow), new_stories)
     conn.execute(insert(CopyRow), copies)
-    index.sort()  # fewer B-tree page splits
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(f"INSERT INTO lsh_index (bucket, key, copy_id) VALUES ({mark}, {mark}, {mark})", index)
-    conn.exec_driver_sql(f"INSERT INTO lsh_log (copy_id, bucket) VALUES ({mark}, {mark})", log)
+    session = Session(bind=conn)  # the index rows and log go through the real write path
+    for copy_id, bucket, keys in index:  # BandIndex sorts the rows before writing them
+        band_index.add(session, copy_id, bucket, keys)
+    band_index.flush(session)
     if canon:
         conn.execute(text("UPDATE stories SET canonical_copy_id = :cid WHERE id = :sid"), canon)
 

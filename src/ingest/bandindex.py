@@ -70,7 +70,7 @@ class _Bucket:
         for k in keys.tolist():
             self.recent.setdefault(k, []).append(copy_id)
         self.recent_entries += int(keys.size)
-        if self.recent_entries > _MERGE_AT:  # a dict entry costs ~6x an array entry: fold them in
+        if self.recent_entries > _MERGE_AT:  # a dict entry costs ~157 bytes, an array entry 16: fold them in
             added = [(k, c) for k, ids in self.recent.items() for c in ids]
             keys_ = np.concatenate([self.keys, np.array([k for k, _ in added], dtype=np.int64)])
             ids_ = np.concatenate([self.ids, np.array([c for _, c in added], dtype=np.int64)])

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from ingest.bandindex import BandIndex
 from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint
 from ingest.similarity import Verdict, verify
-from ingest.store.models import CopyRow, StoryRow
+from ingest.store.models import CopyRow, IndexRow, StoryRow
 
 __all__ = [
     "CopyFacts",
@@ -413,8 +413,6 @@ def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 
     `ingest db reindex`: the keys depend on `params` (bands, rows, time window), so a change of
     them needs this. No text is re-read: the stored signature is all the keys need.
     """
-    from ingest.store.models import IndexRow
-
     index = BandIndex()
     conn = session.connection()
     # The log is kept (its sequence must only grow): the new rows tell other processes to reload.
