@@ -20,9 +20,11 @@ cache until eviction: they only propose a candidate that verification then reads
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -54,40 +56,80 @@ class Hits:
     ids: np.ndarray
     counts: np.ndarray
 
+    @staticmethod
+    def per_query(n: int, queries: np.ndarray, ids: np.ndarray) -> list[Hits]:
+        """The Hits of each of `n` queries, from (query number, id of a copy holding one of its keys) pairs."""
+        # One sort groups the pairs by query, then by copy: (query << 32 | copy id) is unique per pair.
+        codes, counts = np.unique((queries.astype(np.int64) << 32) | ids, return_counts=True)
+        edges = np.searchsorted(codes >> 32, np.arange(n + 1)).tolist()
+        copies = codes & 0xFFFFFFFF
+        return [Hits(copies[lo:hi], counts[lo:hi]) for lo, hi in itertools.pairwise(edges)]
+
+
+_EMPTY = np.empty(0, np.int64)
+
 
 @dataclass(slots=True)
 class _Bucket:
+    """A bucket's (key, copy id) entries, sorted by key, in a large run and a small recent one.
+
+    Copies indexed after the bucket was loaded are collected as arrays and sorted into the recent
+    run when the bucket is next searched (once per batch), and the recent run into the large one
+    past `_MERGE_AT` entries: numpy's stable sort (timsort) merges already sorted runs in linear
+    time, so neither costs a full sort.
+    """
+
     keys: np.ndarray  # int64, sorted
     ids: np.ndarray  # int64, the copy of each key
-    recent: dict[int, list[int]] = field(default_factory=dict)  # added since the last merge
-    recent_entries: int = 0
+    recent_keys: np.ndarray = field(default_factory=lambda: _EMPTY)
+    recent_ids: np.ndarray = field(default_factory=lambda: _EMPTY)
+    added: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (keys, ids) not sorted in yet
 
     @property
     def size(self) -> int:
-        return int(self.keys.size) + self.recent_entries
+        return int(self.keys.size + self.recent_keys.size) + sum(k.size for k, _ in self.added)
 
     def add(self, copy_id: int, keys: np.ndarray) -> None:
-        for k in keys.tolist():
-            self.recent.setdefault(k, []).append(copy_id)
-        self.recent_entries += int(keys.size)
-        if self.recent_entries > _MERGE_AT:  # a dict entry costs ~157 bytes, an array entry 16: fold them in
-            added = [(k, c) for k, ids in self.recent.items() for c in ids]
-            keys_ = np.concatenate([self.keys, np.array([k for k, _ in added], dtype=np.int64)])
-            ids_ = np.concatenate([self.ids, np.array([c for _, c in added], dtype=np.int64)])
-            order = np.argsort(keys_, kind="stable")
-            self.keys, self.ids = keys_[order], ids_[order]
-            self.recent, self.recent_entries = {}, 0
+        self.added.append((keys, np.full(keys.size, copy_id, dtype=np.int64)))
 
-    def matches(self, keys: np.ndarray) -> list[np.ndarray]:
-        found = []
-        if self.keys.size:
-            lo = np.searchsorted(self.keys, keys, "left")
-            hi = np.searchsorted(self.keys, keys, "right")
-            hit = np.flatnonzero(hi > lo)  # most keys match nothing: loop over the few that do
-            found = [self.ids[lo[i] : hi[i]] for i in hit.tolist()]
-        if self.recent:
-            found += [np.array(ids, dtype=np.int64) for k in keys.tolist() if (ids := self.recent.get(k))]
-        return found
+    def pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (position in `keys`, copy id) where the copy holds that key, in two arrays."""
+        self._settle()
+        at, ids = _pairs(self.keys, self.ids, keys)
+        if self.recent_keys.size:
+            at_recent, ids_recent = _pairs(self.recent_keys, self.recent_ids, keys)
+            at, ids = np.concatenate([at, at_recent]), np.concatenate([ids, ids_recent])
+        return at, ids
+
+    def _settle(self) -> None:
+        if not self.added:
+            return
+        keys, ids = _merge(
+            [self.recent_keys, *(k for k, _ in self.added)], [self.recent_ids, *(i for _, i in self.added)]
+        )
+        self.added = []
+        if keys.size > _MERGE_AT:
+            self.keys, self.ids = _merge([self.keys, keys], [self.ids, ids])
+            keys, ids = _EMPTY, _EMPTY
+        self.recent_keys, self.recent_ids = keys, ids
+
+
+def _merge(keys: list[np.ndarray], ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of several runs, as one run sorted by key."""
+    all_keys, all_ids = np.concatenate(keys), np.concatenate(ids)
+    order = np.argsort(all_keys, kind="stable")
+    return all_keys[order], all_ids[order]
+
+
+def _pairs(sorted_keys: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.searchsorted(sorted_keys, keys, "left")
+    runs = np.searchsorted(sorted_keys, keys, "right") - lo
+    hit = np.flatnonzero(runs)  # most keys match nothing
+    runs = runs[hit]
+    at = np.repeat(hit, runs)
+    # Each hit's run of equal keys, laid end to end: its start repeated, plus 0..run-1.
+    offsets = np.arange(at.size) - np.repeat(np.cumsum(runs) - runs, runs)
+    return at, ids[np.repeat(lo[hit], runs) + offsets]
 
 
 class BandIndex:
@@ -153,13 +195,26 @@ class BandIndex:
                 self.loaded_entries += len(keys)
 
     # -- reads ------------------------------------------------------------------------------------
-    def lookup(self, session: Session, buckets: list[int], keys: np.ndarray) -> Hits:
-        """Copies in `buckets` sharing any of `keys`, from the cache (loading buckets as needed)."""
+    def lookup(self, session: Session, queries: Sequence[tuple[Sequence[int], np.ndarray]]) -> list[Hits]:
+        """For each (buckets, keys) query: the copies in those buckets sharing any of the keys.
+
+        From the cache (loading buckets as needed), one vectorised search per bucket for all the
+        queries at once: a batch of copies costs a few numpy calls, not a few per copy.
+        """
         self.attach(session)
-        found: list[np.ndarray] = []
-        for b in buckets:
-            found += self._bucket(session.connection(), b).matches(keys)
-        return _count(found)
+        conn = session.connection()
+        asking: dict[int, list[int]] = {}  # bucket -> the queries that look in it
+        for q, (buckets, _keys) in enumerate(queries):
+            for b in buckets:
+                asking.setdefault(b, []).append(q)
+        owners, ids = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        for b, qs in asking.items():
+            keys = [queries[q][1] for q in qs]
+            owner = np.repeat(np.array(qs, dtype=np.int64), [k.size for k in keys])
+            at, found = self._bucket(conn, b).pairs(np.concatenate(keys))
+            owners.append(owner[at])
+            ids.append(found)
+        return Hits.per_query(len(queries), np.concatenate(owners), np.concatenate(ids))
 
     def probe(self, session: Session, buckets: list[int], keys: np.ndarray) -> Hits:
         """Like `lookup`, but asked of the store directly: for a span of buckets too wide to cache."""
@@ -235,11 +290,3 @@ class BandIndex:
 
 def _driver_sql(conn: Connection, sql: str) -> str:
     return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
-
-
-def _count(found: list[np.ndarray]) -> Hits:
-    if not found:
-        empty = np.empty(0, np.int64)
-        return Hits(empty, empty)
-    ids, counts = np.unique(np.concatenate(found), return_counts=True)
-    return Hits(ids, counts)

@@ -345,6 +345,8 @@ class RecurringLines:
 
     def strip(self, source: str, text: str) -> str:
         """`text` without the lines that recur on >= k pages of `source` (a leading dateline stays)."""
+        if not self.tables.get(source):
+            return text
         lines = text.split("\n")
         kept = [
             line

@@ -22,8 +22,11 @@ The policy, run inside the store's single-writer transaction for each new or cha
 4. Election: the canonical copy is the earliest published (undated copies last), then the most
    complete (most words), then the smallest URL. It is re-elected whenever the story changes.
 
-Every statement here is SQLAlchemy Core on the session's connection: placement runs thousands
-of times a second, and ORM units of work cost more than the decisions.
+Copies are placed a batch (one write transaction) at a time: the index is searched for the
+whole batch in one vectorised pass, candidates and their stories are read in a few bulk queries
+into a `StoryBook`, decisions are taken in memory in batch order (each copy sees the ones placed
+before it), and the book writes the batch's stories back at the end. The outcome is the one
+placing each copy in its own transaction would give.
 """
 
 from __future__ import annotations
@@ -31,18 +34,19 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, select
 from sqlalchemy.orm import Session
 
-from ingest.bandindex import BandIndex
+from ingest.bandindex import BandIndex, Hits
 from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint
 from ingest.similarity import Verdict, verify
 from ingest.store.models import CopyRow, IndexRow, StoryRow
+from ingest.storybook import Member, StoredCopy, Story, StoryBook
 
 __all__ = [
     "CopyFacts",
@@ -51,7 +55,6 @@ __all__ = [
     "NewCopy",
     "Placement",
     "StoryVerdict",
-    "election_key",
     "explain",
     "numbers_text",
     "rebuild_index",
@@ -75,54 +78,11 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Copies of one story rarely exceed a few dozen; a larger story is judged on a sample of its
 # most recent copies so that a long-running story cannot make placement slow.
 _MEMBER_SAMPLE = 50
-# Placement runs for every copy: its statements are built once (building one costs ~4x
-# executing it through SQLAlchemy, which then reuses the compiled form).
-_SET_STORY = (
-    update(CopyRow)
-    .where(CopyRow.id == bindparam("copy"))
-    .values(story_id=bindparam("story"), similarity=bindparam("sim"), join_reason=bindparam("why"))
-)
-_NEW_STORY = insert(StoryRow).returning(StoryRow.id)
-_SAMPLE = (
-    select(CopyRow.id)
-    .where(CopyRow.story_id == bindparam("story"))
-    .order_by(CopyRow.fetched_at.desc())
-    .limit(_MEMBER_SAMPLE)
-)
-_MEMBERS = select(CopyRow.id, CopyRow.published_at, CopyRow.token_count, CopyRow.url, CopyRow.source_id).where(
-    CopyRow.story_id == bindparam("story")
-)
-_DELETE_STORY = delete(StoryRow).where(StoryRow.id == bindparam("story"))
-_ELECT = (
-    update(StoryRow)
-    .where(StoryRow.id == bindparam("story"))
-    .values(
-        canonical_copy_id=bindparam("canonical"),
-        first_published_at=bindparam("first"),
-        copy_count=bindparam("copies"),
-        source_count=bindparam("sources"),
-        updated_at=bindparam("now"),
-    )
-)
-_CANDIDATES = (
-    select(
-        CopyRow.id,
-        CopyRow.story_id,
-        StoryRow.canonical_copy_id,
-        CopyRow.published_at,
-        CopyRow.content_hash,
-        CopyRow.signature,
-        CopyRow.shingles,
-        CopyRow.numbers,
-        CopyRow.token_count,
-    )
-    .outerjoin(StoryRow, StoryRow.id == CopyRow.story_id)
-    .where(CopyRow.id.in_(bindparam("ids", expanding=True)))
-)
+_FOUNDED = "founded the story: no verified candidate"
 
 
 class CopyFacts(Protocol):
-    """What placement needs of a stored copy (a `CopyRow`, or the writer's lighter record)."""
+    """What a candidate lookup needs of a copy (a `CopyRow`, or the writer's lighter record)."""
 
     @property
     def id(self) -> int: ...
@@ -140,6 +100,8 @@ class NewCopy:
     published_at: datetime | None
     fetched_at: datetime
     content_hash: str
+    url: str
+    source_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,17 +121,6 @@ class Counters:
     verified: int = 0  # candidate pairs run through `verify`
     refingerprinted: int = 0  # candidates stored without a fingerprint (before schema 0002)
     seconds: float = 0.0  # spent placing (index writes at commit are `BandIndex.write_seconds`)
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    """What verification needs of a stored copy."""
-
-    id: int
-    story_id: int | None
-    canonical_id: int | None  # of its story
-    published_at: datetime | None
-    fp: Fingerprint
 
 
 def time_bucket(published_at: datetime | None, params: DedupParams = DEFAULT) -> int:
@@ -218,60 +169,101 @@ class Deduplicator:
     def fingerprint(self, text: str) -> Fingerprint:
         return fingerprint(text, self.params)
 
-    def place(self, session: Session, copy: NewCopy, fp: Fingerprint) -> Placement:
-        """Put `copy` (stored, with no story yet) into a story and index it."""
-        started = time.perf_counter()
-        self.counters.placements += 1
-        conn = session.connection()
-        keys = band_keys(fp.signature, self.params)
-        verdicts, stored = self._verified_candidates(session, copy, fp, keys)
-        placement = self._choose_story(conn, copy, fp, verdicts, stored) or self._found_story(conn, copy)
-        conn.execute(
-            _SET_STORY,
-            {"copy": copy.id, "story": placement.story_id, "sim": placement.similarity, "why": placement.reason},
-        )
-        self.index.add(session, copy.id, time_bucket(copy.published_at, self.params), keys)
-        self._remember(copy.id, copy.content_hash, fp)
-        if not placement.new_story:
-            self.refresh_story(conn, placement.story_id, copy.fetched_at)
-        self.counters.seconds += time.perf_counter() - started
-        return placement
+    def place(self, session: Session, batch: Sequence[tuple[NewCopy, Fingerprint]]) -> list[Placement]:
+        """Put each copy (stored, with no story yet) into a story and index it, in batch order.
 
-    def _found_story(self, conn: Connection, copy: NewCopy) -> Placement:
-        """A new story of one copy, elected and counted as it is created (no re-election query)."""
-        story_id = conn.execute(
-            _NEW_STORY,
-            {
-                "canonical_copy_id": copy.id,
-                "first_published_at": copy.published_at,
-                "copy_count": 1,
-                "source_count": 1,
-                "created_at": copy.fetched_at,
-                "updated_at": copy.fetched_at,
-            },
-        ).scalar_one()
-        return Placement(story_id, True, None, "founded the story: no verified candidate")
+        The result is the one placing the copies one transaction each would give: a copy sees
+        the copies placed before it in the batch as it sees stored ones.
+        """
+        if not batch:
+            return []
+        started = time.perf_counter()
+        conn = session.connection()
+        keys = [band_keys(fp.signature, self.params) for _, fp in batch]
+        windows = [self._window(conn, copy) for copy, _ in batch]
+        stored_hits = self._hits(session, [copy for copy, _ in batch], windows, keys)
+        book = StoryBook(conn, lambda row: self._fingerprint_of(conn, row))
+        # Read every stored candidate, its story and the story's canonical copy in a few queries.
+        book.load(i for hits, (copy, _) in zip(stored_hits, batch, strict=True) for i in self._best(hits, copy.id))
+        book.load(s.canonical_id for s in list(book.stories.values()) if s.canonical_id is not None)
+        buckets = np.array([time_bucket(copy.published_at, self.params) for copy, _ in batch], np.int64)
+        centres = np.array([time_bucket(copy.published_at or copy.fetched_at, self.params) for copy, _ in batch])
+        ids = np.array([copy.id for copy, _ in batch], np.int64)
+        placed_here = _earlier_in_batch(ids, keys, buckets, centres)
+        chosen = []
+        for (copy, fp), copy_keys, bucket, hits, here in zip(
+            batch, keys, buckets.tolist(), stored_hits, placed_here, strict=True
+        ):
+            self.counters.placements += 1
+            chosen.append(self._place_one(book, copy, fp, self._best(_merged(hits, here), copy.id, count=True)))
+            self.index.add(session, copy.id, bucket, copy_keys)
+            self._remember(copy.id, copy.content_hash, fp)
+        founded = book.write()
+        self.counters.seconds += time.perf_counter() - started
+        return [replace(p, story_id=founded.get(p.story_id, p.story_id)) for p in chosen]
+
+    def _place_one(self, book: StoryBook, copy: NewCopy, fp: Fingerprint, ids: list[int]) -> Placement:
+        verdicts: dict[int, Verdict] = {}
+        matched: set[int] = set()  # stories with a verified candidate
+        for other in filter(None, map(book.copy, ids)):
+            story_id = book.story_of.get(other.id)
+            if story_id in matched:  # judging the story verifies whatever else of it counts
+                continue
+            verdict = verdicts[other.id] = self._verify(copy, fp, other)
+            if verdict.same_story and story_id is not None:
+                matched.add(story_id)
+        member = Member(copy.id, copy.published_at, copy.fetched_at, fp.length, copy.url, copy.source_id)
+        mine = StoredCopy(copy.id, copy.published_at, fp)
+        accepted = self._accepted_stories(book, copy, fp, matched, verdicts)
+        if not accepted:
+            story = book.found(member)
+            book.place(mine, story.id, None, _FOUNDED)
+            return Placement(story.id, True, None, _FOUNDED)
+        score, story_id, reason = accepted[0]
+        book.join(story_id, member)
+        book.place(mine, story_id, score, reason, tuple((s, sc) for sc, s, _ in accepted[1:]))
+        return Placement(story_id, False, score, reason)
 
     def detach(self, session: Session, copy_id: int, story_id: int | None, now: datetime) -> None:
         """Take a copy out of its story and the index (before re-placing a changed copy)."""
         self.index.remove(session, copy_id)
         conn = session.connection()
-        conn.execute(_SET_STORY, {"copy": copy_id, "story": None, "sim": None, "why": None})
+        book = StoryBook(conn, lambda row: self._fingerprint_of(conn, row))
         if story_id is not None:
-            self.refresh_story(conn, story_id, now)
+            book.load_stories([story_id])
+        book.leave(story_id, copy_id, now)
+        book.write()
 
     def candidates(self, session: Session, copy: CopyFacts, keys: np.ndarray, limit: int = MAX_VERIFIED) -> list[int]:
         """Ids of the stored copies sharing the most of the band `keys` with `copy` (ties: the older copy)."""
-        if copy.published_at is not None:
-            centre = time_bucket(copy.published_at, self.params)
-            hits = self.index.lookup(session, sorted({UNDATED, centre - 1, centre, centre + 1}), keys)
-        else:
-            hits = self.index.probe(session, self._undated_buckets(session.connection(), copy.fetched_at), keys)
-        mine = hits.ids != copy.id
-        ids, counts = hits.ids[mine], hits.counts[mine]
-        self.counters.candidates += int(ids.size)
-        best = np.lexsort((ids, -counts))[:limit]  # most shared bands first, then the older copy
-        return ids[best].tolist()
+        window = self._window(session.connection(), copy)
+        return self._best(self._hits(session, [copy], [window], [keys])[0], copy.id, limit)
+
+    def _window(self, conn: Connection, copy: CopyFacts) -> list[int]:
+        """The index buckets a copy's candidates may be in: its own week, the next ones, the undated."""
+        if copy.published_at is None:
+            return self._undated_buckets(conn, copy.fetched_at)
+        centre = time_bucket(copy.published_at, self.params)
+        return sorted({UNDATED, centre - 1, centre, centre + 1})
+
+    def _hits(
+        self, session: Session, copies: Sequence[CopyFacts], windows: Sequence[list[int]], keys: Sequence[np.ndarray]
+    ) -> list[Hits]:
+        """What the index holds for each copy's keys in its window: the cache, or the store for undated copies."""
+        dated = [i for i, c in enumerate(copies) if c.published_at is not None]
+        hits = dict(zip(dated, self.index.lookup(session, [(windows[i], keys[i]) for i in dated]), strict=True))
+        for i, copy in enumerate(copies):
+            if copy.published_at is None:
+                hits[i] = self.index.probe(session, windows[i], keys[i])
+        return [hits[i] for i in range(len(copies))]
+
+    def _best(self, hits: Hits, own_id: int, limit: int = MAX_VERIFIED, count: bool = False) -> list[int]:
+        """The `limit` copies sharing the most keys (ties: the older copy), the copy itself left out."""
+        others = hits.ids != own_id
+        ids, shared = hits.ids[others], hits.counts[others]
+        if count:
+            self.counters.candidates += int(ids.size)
+        return ids[np.lexsort((ids, -shared))[:limit]].tolist()
 
     def _undated_buckets(self, conn: Connection, fetched_at: datetime) -> list[int]:
         """Where an undated copy's candidates may be: around its fetch time and across the dated stories.
@@ -290,24 +282,9 @@ class Deduplicator:
             buckets.update(range(max(lo - 1, hi - _MAX_UNDATED_SPAN), hi + 2))
         return sorted(b for b in buckets if b >= UNDATED)
 
-    def _verified_candidates(
-        self, session: Session, copy: NewCopy, fp: Fingerprint, keys: np.ndarray
-    ) -> tuple[dict[int, Verdict], dict[int, _Stored]]:
-        stored = self._load(session.connection(), self.candidates(session, copy, keys))
-        return {s.id: self._verify(copy, fp, s) for s in stored.values()}, stored
-
-    def _verify(self, copy: CopyFacts, fp: Fingerprint, other: _Stored) -> Verdict:
+    def _verify(self, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
         self.counters.verified += 1
         return verify(fp, other.fp, copy.published_at, other.published_at, self.params)
-
-    def _load(self, conn: Connection, ids: Sequence[int]) -> dict[int, _Stored]:
-        """The stored copies `ids` with their fingerprints, in one query."""
-        if not ids:
-            return {}
-        return {
-            r.id: _Stored(r.id, r.story_id, r.canonical_copy_id, r.published_at, self._fingerprint_of(conn, r))
-            for r in conn.execute(_CANDIDATES, {"ids": list(ids)})
-        }
 
     def _fingerprint_of(self, conn: Connection, row: Row[*tuple[Any, ...]]) -> Fingerprint:
         key = (row.id, row.content_hash)
@@ -327,84 +304,83 @@ class Deduplicator:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    def _choose_story(
-        self,
-        conn: Connection,
-        copy: NewCopy,
-        fp: Fingerprint,
-        verdicts: dict[int, Verdict],
-        stored: dict[int, _Stored],
-    ) -> Placement | None:
-        matched = {s.story_id: s.canonical_id for s in stored.values() if s.story_id and verdicts[s.id].same_story}
-        accepted: list[tuple[float, int, str]] = []
-        for story_id, canonical_id in sorted(matched.items()):
-            judged = self._judge_story(conn, copy, fp, story_id, canonical_id, verdicts)
+    def _accepted_stories(
+        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, matched: set[int], verdicts: dict[int, Verdict]
+    ) -> list[tuple[float, int, str]]:
+        """(score, story, reason) of each `matched` story the copy may join, best first (ties: the older story)."""
+        accepted = []
+        for story_id in sorted(matched):
+            judged = self._judge_story(book, copy, fp, book.stories[story_id], verdicts)
             if judged is not None:
                 accepted.append((judged[0], story_id, judged[1]))
-        if not accepted:
-            return None
-        accepted.sort(key=lambda a: (-a[0], a[1]))
-        score, story_id, reason = accepted[0]
-        others = ", ".join(f"story {s} ({sc:.2f})" for sc, s, _ in accepted[1:])
-        if others:
-            reason += f"; also matched {others}, joined the best"
-        return Placement(story_id, False, score, reason)
+        # A story founded in this batch has a negative id until written, and is newer than any stored one.
+        accepted.sort(key=lambda a: (-a[0], a[1] < 0, abs(a[1])))
+        return accepted
 
     def _judge_story(
-        self,
-        conn: Connection,
-        copy: NewCopy,
-        fp: Fingerprint,
-        story_id: int,
-        canonical_id: int | None,
-        verdicts: dict[int, Verdict],
+        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
     ) -> tuple[float, str] | None:
-        if canonical_id is not None:
-            verdict = self._verdict(conn, copy, fp, canonical_id, verdicts)
+        if story.canonical_id is not None:
+            verdict = self._verdict(book, copy, fp, story.canonical_id, verdicts)
             if verdict.same_story:
-                return verdict.score, f"matches the canonical copy {canonical_id}: {verdict.reason}"
-        sample = conn.scalars(_SAMPLE, {"story": story_id}).all()
-        agree = [cid for cid in sample if self._verdict(conn, copy, fp, cid, verdicts).same_story]
+                return verdict.score, f"matches the canonical copy {story.canonical_id}: {verdict.reason}"
+        sample = story.recent(_MEMBER_SAMPLE)
+        agree = [cid for cid in sample if self._verdict(book, copy, fp, cid, verdicts).same_story]
         if sample and 2 * len(agree) >= len(sample):
-            score = max(verdicts[c].score if c in verdicts else 0.0 for c in agree)
-            return (
-                score,
-                f"matches {len(agree)} of {len(sample)} copies of the story (not its canonical copy)",
-            )
+            score = max(verdicts[c].score for c in agree)
+            return score, f"matches {len(agree)} of {len(sample)} copies of the story (not its canonical copy)"
         return None
 
     def _verdict(
-        self, conn: Connection, copy: NewCopy, fp: Fingerprint, other_id: int, verdicts: dict[int, Verdict]
+        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, other_id: int, verdicts: dict[int, Verdict]
     ) -> Verdict:
         """The verdict against `other_id`, verified now if it was not among the candidates."""
         if other_id not in verdicts:
-            verdicts[other_id] = self._verify(copy, fp, self._load(conn, [other_id])[other_id])
+            other = book.copy(other_id)
+            verdicts[other_id] = self._verify(copy, fp, other) if other else Verdict(False, 0.0, "no longer stored")
         return verdicts[other_id]
 
-    def refresh_story(self, conn: Connection, story_id: int, now: datetime) -> None:
-        """Re-elect the canonical copy and recount; delete the story if it has no copy left."""
-        members = conn.execute(_MEMBERS, {"story": story_id}).all()
-        if not members:
-            conn.execute(_DELETE_STORY, {"story": story_id})
-            return
-        dates = [m.published_at for m in members if m.published_at is not None]
-        conn.execute(
-            _ELECT,
-            {
-                "story": story_id,
-                "canonical": min(members, key=election_key).id,
-                "first": min(dates) if dates else None,
-                "copies": len(members),
-                "sources": len({m.source_id for m in members}),
-                "now": now,
-            },
-        )
+
+def _earlier_in_batch(
+    ids: np.ndarray, keys: Sequence[np.ndarray], buckets: np.ndarray, centres: np.ndarray
+) -> list[Hits]:
+    """For each copy of a batch, the earlier copies of the batch sharing band keys inside its window.
+
+    The index was searched before the batch was placed, so it missed these. A copy's window is
+    the undated bucket and the buckets next to its centre (the bucket of its publication, or of
+    its fetch if it is undated), as in `Deduplicator._window`. One sort of the batch's keys
+    finds the keys held by several copies; every pair of their holders is one shared key.
+    """
+    earlier, later = _holder_pairs(keys)
+    inside = (buckets[earlier] == UNDATED) | (np.abs(buckets[earlier] - centres[later]) <= 1)
+    return Hits.per_query(len(keys), later[inside], ids[earlier[inside]])
 
 
-def election_key(member: Row[int, datetime | None, int, str, int]) -> tuple[bool, float, int, str]:
-    """Earliest published first (undated last), then most words, then smallest URL."""
-    _id, published, token_count, url, _source = member
-    return (published is None, published.timestamp() if published else 0.0, -token_count, url)
+def _holder_pairs(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(earlier, later) batch positions of the copies holding a common key, once per key held."""
+    flat = np.concatenate(keys)
+    owner = np.repeat(np.arange(len(keys)), [k.size for k in keys])
+    order = np.argsort(flat, kind="stable")  # stable: a key's holders stay in batch order
+    flat, owner = flat[order], owner[order]
+    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+    lengths = np.diff(np.append(starts, flat.size))
+    earlier, later = [_EMPTY], [_EMPTY]
+    for length in np.unique(lengths[lengths > 1]).tolist():  # runs of one length at a time
+        first, second = np.triu_indices(length, 1)
+        at = starts[lengths == length][:, None]
+        earlier.append(owner[at + first].ravel())
+        later.append(owner[at + second].ravel())
+    return np.concatenate(earlier), np.concatenate(later)
+
+
+_EMPTY = np.empty(0, np.int64)
+
+
+def _merged(a: Hits, b: Hits) -> Hits:
+    """Hits of two disjoint sets of copies, together."""
+    if not b.ids.size:
+        return a
+    return Hits(np.concatenate([a.ids, b.ids]), np.concatenate([a.counts, b.counts]))
 
 
 def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 5_000) -> int:
@@ -489,9 +465,12 @@ def explain(session: Session, url: str, params: DedupParams = DEFAULT) -> Explan
 def _story_verdicts(
     session: Session, dedup: Deduplicator, copy: CopyRow, fp: Fingerprint, ids: Sequence[int]
 ) -> list[StoryVerdict]:
-    stored = dedup._load(session.connection(), ids)
+    conn = session.connection()
+    book = StoryBook(conn, lambda row: dedup._fingerprint_of(conn, row))
+    book.load(ids)
     urls = dict(session.execute(select(CopyRow.id, CopyRow.url).where(CopyRow.id.in_(ids))).all())
     return [
-        StoryVerdict(s.story_id or 0, s.id, urls[s.id], dedup._verify(copy, fp, s))
-        for s in (stored[i] for i in ids if i in stored)
+        StoryVerdict(book.story_of.get(i) or 0, i, urls[i], dedup._verify(copy, fp, book.copies[i]))
+        for i in ids
+        if i in book.copies
     ]

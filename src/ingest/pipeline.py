@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -47,12 +47,12 @@ from ingest.store.models import CopyRow, SourceRow
 
 log = logging.getLogger(__name__)
 
-# Built once: the writer runs them for every article (see `ingest.dedup` on why).
-_STORED_COPY = select(CopyRow.id, CopyRow.fetched_url, CopyRow.content_hash, CopyRow.story_id).where(
-    CopyRow.url == bindparam("url")
+# Built once: the writer runs them for every batch (building a statement costs ~4x executing it).
+_STORED_COPIES = select(CopyRow.url, CopyRow.id, CopyRow.fetched_url, CopyRow.content_hash, CopyRow.story_id).where(
+    CopyRow.url.in_(bindparam("urls", expanding=True))
 )
 _REFETCHED = update(CopyRow).where(CopyRow.id == bindparam("copy")).values(fetched_at=bindparam("at"))
-_NEW_COPY = insert(CopyRow).returning(CopyRow.id)
+_NEW_COPIES = insert(CopyRow).returning(CopyRow.id, sort_by_parameter_order=True)
 _BATCH_SIZE = 200
 _BATCH_SECONDS = 0.5
 _CLOSE = object()
@@ -144,20 +144,32 @@ class ArticleWriter:
         self.recurring = recurring or RecurringLines()
 
     def write(self, session: Session, item: Extracted | FetchRecords) -> None:
-        if isinstance(item, FetchRecords):
-            record_fetch_state(session, item.rows)
-            return
-        result = item.result
-        if item.archived is not None:
-            archive(session, [item.archived])
-        if isinstance(result, Rejection):
-            self._reject(session, result, item)
-        else:
-            article = self._strip_recurring(result)
-            prepared = item.prepared
-            if prepared is None or article is not result or self.dedup.params != DEFAULT:
-                prepared = Prepared.of(article, self.dedup.params)
-            self._store(session, article, prepared)
+        self.write_all(session, [item])
+
+    def write_all(self, session: Session, items: Sequence[Extracted | FetchRecords]) -> None:
+        """Store a batch of results in `session`'s transaction (in order, as if one by one)."""
+        articles: list[tuple[Article, Prepared]] = []
+        archived: dict[str, ArchivedPage] = {}  # by URL: a page fetched twice is archived once
+        for item in items:
+            if isinstance(item, FetchRecords):
+                record_fetch_state(session, item.rows)
+                continue
+            if item.archived is not None:
+                archived[item.archived.url] = item.archived
+            if isinstance(item.result, Rejection):
+                self._reject(session, item.result, item)
+            else:
+                articles.append(self._prepared(item.result, item.prepared))
+        if archived:
+            archive(session, list(archived.values()))
+        for run in _unique_url_runs(articles):
+            self._store(session, run)
+
+    def _prepared(self, result: Article, prepared: Prepared | None) -> tuple[Article, Prepared]:
+        article = self._strip_recurring(result)
+        if prepared is None or article is not result or self.dedup.params != DEFAULT:
+            prepared = Prepared.of(article, self.dedup.params)
+        return article, prepared
 
     def _strip_recurring(self, article: Article) -> Article:
         text = self.recurring.strip(article.source, article.text)
@@ -176,39 +188,67 @@ class ArticleWriter:
         )
         record_fetch_state(session, [fetch_state_row(outcome)])
 
-    def _remember_alias(self, session: Session, article: Article, stored_fetched_url: str | None) -> None:
+    @staticmethod
+    def _alias(article: Article, stored_fetched_url: str | None) -> list[dict[str, Any]]:
         """A copy reached through another URL (old link, redirect): that URL is known from now on."""
         alias = article.fetched_url
         if not alias or alias in (article.url, stored_fetched_url):
-            return
+            return []
         outcome = FetchOutcome(
             alias, article.source, "article", 200, article.fetched_at, error=f"alias of {article.url}"
         )
-        record_fetch_state(session, [fetch_state_row(outcome)])
+        return [fetch_state_row(outcome)]
 
-    def _store(self, session: Session, article: Article, prepared: Prepared) -> None:
-        search_text, fp = prepared.search_text, prepared.fingerprint
-        content_hash = hashlib.sha1(search_text.encode()).hexdigest()
+    def _store(self, session: Session, articles: Sequence[tuple[Article, Prepared]]) -> None:
+        """Store articles of distinct URLs: new copies in one statement, then place them all."""
         conn = session.connection()
-        existing = conn.execute(_STORED_COPY, {"url": article.url}).first()
-        self._remember_alias(session, article, existing.fetched_url if existing is not None else None)
-        via_alias = bool(article.fetched_url) and article.fetched_url != article.url
-        if existing is not None and via_alias and existing.fetched_url == article.url:
-            # The canonical page itself is stored: its AMP version or an old URL never replaces it
-            # (they often lack the date, the byline or whole paragraphs).
-            self.stats.unchanged += 1
-            return
-        if existing is not None and existing.content_hash == content_hash:
-            conn.execute(_REFETCHED, {"copy": existing.id, "at": article.fetched_at})
-            self.stats.unchanged += 1
-            return
-        fields: dict[str, Any] = {
+        urls = [article.url for article, _ in articles]
+        stored = {row.url: row for row in conn.execute(_STORED_COPIES, {"urls": urls})}
+        aliases: list[dict[str, Any]] = []
+        refetched: list[dict[str, Any]] = []
+        new: list[tuple[int, dict[str, Any], Fingerprint]] = []
+        changed: list[tuple[int, Any, dict[str, Any], Fingerprint]] = []
+        for position, (article, prepared) in enumerate(articles):
+            existing = stored.get(article.url)
+            aliases += self._alias(article, existing.fetched_url if existing is not None else None)
+            fields = self._fields(article, prepared)
+            if existing is None:
+                new.append((position, fields, prepared.fingerprint))
+            elif _alias_of_its_own_page(article, existing.fetched_url):
+                self.stats.unchanged += 1
+            elif existing.content_hash == fields["content_hash"]:
+                refetched.append({"copy": existing.id, "at": article.fetched_at})
+                self.stats.unchanged += 1
+            else:
+                changed.append((position, existing, fields, prepared.fingerprint))
+        if aliases:
+            record_fetch_state(session, aliases)
+        if refetched:
+            conn.execute(_REFETCHED, refetched)
+        ids = conn.execute(_NEW_COPIES, [fields for _, fields, _ in new]).scalars().all() if new else []
+        placing = [(pos, _new_copy(i, fields), fp) for (pos, fields, fp), i in zip(new, ids, strict=True)]
+        for position, existing, fields, fp in changed:
+            # The text changed on re-fetch (a correction): re-evaluate its story membership.
+            self.dedup.detach(session, existing.id, existing.story_id, fields["fetched_at"])
+            conn.execute(update(CopyRow).where(CopyRow.id == existing.id).values(fields))
+            placing.append((position, _new_copy(existing.id, fields), fp))
+        placing.sort(key=lambda p: p[0])
+        self.stats.articles_extracted += len(placing)
+        for placement in self.dedup.place(session, [(copy, fp) for _, copy, fp in placing]):
+            if placement.new_story:
+                self.stats.new_stories += 1
+            else:
+                self.stats.copies_linked += 1
+
+    def _fields(self, article: Article, prepared: Prepared) -> dict[str, Any]:
+        fp = prepared.fingerprint
+        return {
             "source_id": self.source_ids[article.source],
             "url": article.url,
             "fetched_url": article.fetched_url or article.url,
             "title": article.title,
             "text": article.text,
-            "search_text": search_text,
+            "search_text": prepared.search_text,
             "published_at": article.published_at,
             "updated_at": article.updated_at,
             "fetched_at": article.fetched_at,
@@ -217,26 +257,46 @@ class ArticleWriter:
             "section": article.section,
             "image_url": article.image_url,
             "extraction_method": article.method,
-            "content_hash": content_hash,
+            "content_hash": hashlib.sha1(prepared.search_text.encode()).hexdigest(),
             "signature": signature_bytes(fp),
             "shingles": shingle_bytes(fp),
             "numbers": numbers_text(fp),
             "token_count": fp.length,
         }
-        if existing is None:
-            copy_id = conn.execute(_NEW_COPY, fields).scalar_one()
-        else:
-            # The text changed on re-fetch (a correction): re-evaluate its story membership.
-            self.dedup.detach(session, existing.id, existing.story_id, article.fetched_at)
-            conn.execute(update(CopyRow).where(CopyRow.id == existing.id).values(fields))
-            copy_id = existing.id
-        self.stats.articles_extracted += 1
-        copy = NewCopy(copy_id, article.published_at, article.fetched_at, content_hash)
-        placement = self.dedup.place(session, copy, fp)
-        if placement.new_story:
-            self.stats.new_stories += 1
-        else:
-            self.stats.copies_linked += 1
+
+
+def _alias_of_its_own_page(article: Article, stored_fetched_url: str) -> bool:
+    """Whether `article` came through an alias (AMP page, old URL) of a copy fetched from its own URL.
+
+    Such a copy is never replaced: alias pages often lack the date, the byline or whole paragraphs.
+    """
+    return bool(article.fetched_url) and article.fetched_url != article.url and stored_fetched_url == article.url
+
+
+def _new_copy(copy_id: int, fields: dict[str, Any]) -> NewCopy:
+    return NewCopy(
+        copy_id,
+        fields["published_at"],
+        fields["fetched_at"],
+        fields["content_hash"],
+        fields["url"],
+        fields["source_id"],
+    )
+
+
+def _unique_url_runs(articles: list[tuple[Article, Prepared]]) -> Iterator[list[tuple[Article, Prepared]]]:
+    """The articles cut into runs without a repeated URL (two redirects to one page in a batch):
+    a run is stored at once, so a URL's second arrival must see its first one stored."""
+    run: list[tuple[Article, Prepared]] = []
+    urls: set[str] = set()
+    for item in articles:
+        if item[0].url in urls:
+            yield run
+            run, urls = [], set()
+        run.append(item)
+        urls.add(item[0].url)
+    if run:
+        yield run
 
 
 class Warmup:
@@ -380,8 +440,7 @@ class Pipeline:
         snapshot = self.stats.copy()
         try:
             with write_transaction(self.engine) as session:
-                for item in batch:
-                    self._writer.write(session, item)
+                self._writer.write_all(session, batch)
             return
         except Exception:
             log.warning("a batch of %d failed; retrying one item per transaction", len(batch), exc_info=True)

@@ -16,10 +16,13 @@ def test_a_bucket_finds_every_copy_across_merges_of_its_recent_entries(monkeypat
     keys = {c: np.concatenate([rng.integers(0, 2**62, 60), shared[c % 4 : c % 4 + 1]]) for c in range(2, 40)}
     for copy_id, k in keys.items():
         bucket.add(copy_id, k)
+        if copy_id % 5 == 0:  # searched between additions, as once per batch
+            bucket.pairs(k)
     assert bucket.size == 1 + sum(k.size for k in keys.values())
-    assert bucket.recent_entries < 100 and np.all(bucket.keys[1:] >= bucket.keys[:-1])
     for copy_id, k in keys.items():
-        found = np.concatenate(bucket.matches(k))
-        assert np.count_nonzero(found == copy_id) == k.size
-    holders = np.concatenate(bucket.matches(shared[:1]))
+        at, found = bucket.pairs(k)
+        assert bucket.recent_keys.size < 100 and np.all(bucket.keys[1:] >= bucket.keys[:-1])
+        assert sorted(at[found == copy_id].tolist()) == list(range(k.size))  # each key, at its position
+    at, holders = bucket.pairs(np.array([7, shared[0]], np.int64))
+    assert set(at.tolist()) == {1}
     assert sorted(holders.tolist()) == [1, *sorted(c for c in keys if c % 4 == 0)]

@@ -3,6 +3,7 @@ labelled dev set and on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -39,13 +40,16 @@ def article(doc: DevDoc, *, text: str | None = None) -> Article:
     )
 
 
-def store(engine: Engine, articles: Sequence[Article]) -> RunStats:
+def store(engine: Engine, articles: Sequence[Article], batches: Sequence[int] = ()) -> RunStats:
+    """Write `articles` in one transaction: in batches of the given sizes, or one at a time."""
     stats = RunStats()
     ids = ensure_sources(engine, [Source(name=o, homepage=f"https://{o}.example.ma/") for o in OUTLETS])
     writer = ArticleWriter(ids, Deduplicator(), stats)
+    items = [Extracted(a, 200, a.fetched_at) for a in articles]
+    sizes = list(batches) or [1] * len(items)
     with write_transaction(engine) as session:
-        for a in articles:
-            writer.write(session, Extracted(a, 200, a.fetched_at))
+        for start, size in zip(itertools.accumulate(sizes, initial=0), sizes, strict=False):
+            writer.write_all(session, items[start : start + size])
     return stats
 
 
@@ -153,13 +157,19 @@ SUBSET = [d for d in DOCS if d.story_id in sorted({x.story_id for x in DOCS})[:1
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
-def test_ingestion_order_does_not_change_stories_or_canonical_choices(sqlite_engine_factory, seed: int) -> None:  # type: ignore[no-untyped-def]
+def test_ingestion_order_and_batching_do_not_change_stories_or_canonical_choices(
+    sqlite_engine_factory, seed: int
+) -> None:  # type: ignore[no-untyped-def]
     reference = sqlite_engine_factory()
     store(reference, [article(d) for d in SUBSET])
+    rng = random.Random(seed)
     shuffled = list(SUBSET)
-    random.Random(seed).shuffle(shuffled)
+    rng.shuffle(shuffled)
+    sizes: list[int] = []
+    while sum(sizes) < len(shuffled):  # batches that hold several copies of one story, and split others
+        sizes.append(min(rng.choice([1, 3, 10, 40]), len(shuffled) - sum(sizes)))
     other = sqlite_engine_factory()
-    store(other, [article(d) for d in shuffled])
+    store(other, [article(d) for d in shuffled], sizes)
     assert partition(other) == partition(reference)
     assert canonical_urls(other) == canonical_urls(reference)
     for eng in (reference, other):

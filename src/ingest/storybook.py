@@ -1,0 +1,279 @@
+"""The stories a batch of placements touches, held in memory for one write transaction.
+
+Placing copies one statement at a time costs ~6 round trips per copy (read the candidates,
+their stories, the story's members; write the copy, the story, its election), more than the
+decisions themselves. A `StoryBook` reads what a batch needs in a few bulk queries, lets
+placement decide in memory, copies placed earlier in the batch being visible to later ones,
+and writes every change back in a few executemany statements.
+
+A book lives for one transaction: the store's writer lock keeps other processes out while it
+is open, so what it holds cannot go stale.
+
+Election, kept here because every change of membership re-runs it: the canonical copy is the
+earliest published (undated copies last), then the most complete (most words), then the
+smallest URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+
+from ingest.fingerprint import Fingerprint
+from ingest.store.models import CopyRow, StoryRow
+
+__all__ = ["Member", "StoredCopy", "Story", "StoryBook", "election_key"]
+
+_CHUNK = 500  # ids per IN (...) query
+_COPIES = select(
+    CopyRow.id,
+    CopyRow.story_id,
+    CopyRow.published_at,
+    CopyRow.content_hash,
+    CopyRow.signature,
+    CopyRow.shingles,
+    CopyRow.numbers,
+    CopyRow.token_count,
+).where(CopyRow.id.in_(bindparam("ids", expanding=True)))
+_MEMBERS = (
+    select(
+        CopyRow.story_id,
+        StoryRow.canonical_copy_id,
+        CopyRow.id,
+        CopyRow.published_at,
+        CopyRow.fetched_at,
+        CopyRow.token_count,
+        CopyRow.url,
+        CopyRow.source_id,
+    )
+    .join(StoryRow, StoryRow.id == CopyRow.story_id)
+    .where(CopyRow.story_id.in_(bindparam("stories", expanding=True)))
+)
+_NEW_STORIES = insert(StoryRow).returning(StoryRow.id, sort_by_parameter_order=True)
+_SET_STORY = (
+    update(CopyRow)
+    .where(CopyRow.id == bindparam("copy"))
+    .values(story_id=bindparam("story"), similarity=bindparam("sim"), join_reason=bindparam("why"))
+)
+_ELECT = (
+    update(StoryRow)
+    .where(StoryRow.id == bindparam("story"))
+    .values(
+        canonical_copy_id=bindparam("canonical"),
+        first_published_at=bindparam("first"),
+        copy_count=bindparam("copies"),
+        source_count=bindparam("sources"),
+        updated_at=bindparam("now"),
+    )
+)
+_DELETE_STORY = delete(StoryRow).where(StoryRow.id == bindparam("story"))
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What election and counting need of a copy of a story."""
+
+    id: int
+    published_at: datetime | None
+    fetched_at: datetime
+    token_count: int
+    url: str
+    source_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCopy:
+    """What verification needs of a copy: its fingerprint and publication time."""
+
+    id: int
+    published_at: datetime | None
+    fp: Fingerprint
+
+
+@dataclass(slots=True)
+class Story:
+    """A story as the batch sees it. `id` is negative until a story founded here is written."""
+
+    id: int
+    members: dict[int, Member]
+    canonical_id: int | None
+    updated_at: datetime | None = None  # set when its membership changed in this batch
+    created_at: datetime | None = None  # of a story founded in this batch
+
+    @property
+    def canonical(self) -> Member | None:
+        return self.members.get(self.canonical_id) if self.canonical_id is not None else None
+
+    def recent(self, limit: int) -> list[int]:
+        """Its `limit` most recently fetched copies: a long-running story is judged on a sample."""
+        newest = sorted(self.members.values(), key=lambda m: (m.fetched_at, m.id), reverse=True)
+        return [m.id for m in newest[:limit]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    story_id: int | None
+    similarity: float | None
+    reason: str | None
+    also: tuple[tuple[int, float], ...]  # other stories it verified against, with their score
+
+
+def election_key(member: Member) -> tuple[bool, float, int, str]:
+    """Earliest published first (undated last), then most words, then smallest URL."""
+    published = member.published_at
+    return (published is None, published.timestamp() if published else 0.0, -member.token_count, member.url)
+
+
+@dataclass
+class StoryBook:
+    """Copies and stories read for one batch, and the changes placement made to them."""
+
+    conn: Connection
+    fingerprint_of: Callable[[Row[*tuple[Any, ...]]], Fingerprint]  # a stored copy's fingerprint, from its row
+    copies: dict[int, StoredCopy] = field(default_factory=dict)
+    story_of: dict[int, int | None] = field(default_factory=dict)  # copy id -> story id
+    stories: dict[int, Story] = field(default_factory=dict)
+    _placed: dict[int, _Placed] = field(default_factory=dict)
+    _founded: int = 0
+
+    # -- reads --------------------------------------------------------------------------------
+    def load(self, ids: Iterable[int]) -> None:
+        """Read the copies `ids` not held yet, and the stories they belong to."""
+        wanted = sorted(set(ids) - self.copies.keys())
+        stories: set[int] = set()
+        for chunk in _chunks(wanted):
+            for row in self.conn.execute(_COPIES, {"ids": chunk}):
+                self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row))
+                self.story_of[row.id] = row.story_id
+                if row.story_id is not None:
+                    stories.add(row.story_id)
+        self.load_stories(stories)
+
+    def load_stories(self, ids: Iterable[int]) -> None:
+        """Read the stories `ids` not held yet, with every member's election facts."""
+        wanted = sorted(set(ids) - self.stories.keys())
+        for chunk in _chunks(wanted):
+            for row in self.conn.execute(_MEMBERS, {"stories": chunk}):
+                story = self.stories.get(row.story_id)
+                if story is None:
+                    story = self.stories[row.story_id] = Story(row.story_id, {}, row.canonical_copy_id)
+                story.members[row.id] = Member(
+                    row.id, row.published_at, row.fetched_at, row.token_count, row.url, row.source_id
+                )
+                self.story_of.setdefault(row.id, row.story_id)
+
+    def copy(self, copy_id: int) -> StoredCopy | None:
+        if copy_id not in self.copies:
+            self.load([copy_id])
+        return self.copies.get(copy_id)
+
+    # -- changes ------------------------------------------------------------------------------
+    def found(self, member: Member) -> Story:
+        """A new story of one copy (written, and given its id, by `write`)."""
+        self._founded += 1
+        story = Story(-self._founded, {member.id: member}, member.id, member.fetched_at, member.fetched_at)
+        self.stories[story.id] = story
+        return story
+
+    def join(self, story_id: int, member: Member) -> None:
+        story = self.stories[story_id]
+        story.members[member.id] = member
+        canonical = story.canonical
+        if canonical is None or election_key(member) < election_key(canonical):
+            story.canonical_id = member.id
+        story.updated_at = member.fetched_at
+
+    def leave(self, story_id: int | None, copy_id: int, now: datetime) -> None:
+        """Take a copy out of its story (re-electing it; a story left empty is deleted)."""
+        story = self.stories.get(story_id) if story_id is not None else None
+        if story is not None:
+            story.members.pop(copy_id, None)
+            if story.canonical_id == copy_id:
+                story.canonical_id = min(story.members.values(), key=election_key).id if story.members else None
+            story.updated_at = now
+        self.story_of[copy_id] = None
+        self._placed[copy_id] = _Placed(None, None, None, ())
+
+    def place(
+        self,
+        copy: StoredCopy,
+        story_id: int,
+        similarity: float | None,
+        reason: str,
+        also: tuple[tuple[int, float], ...] = (),
+    ) -> None:
+        """Record where `copy` went; it is a candidate of the batch's later copies from now on."""
+        self.copies[copy.id] = copy
+        self.story_of[copy.id] = story_id
+        self._placed[copy.id] = _Placed(story_id, similarity, reason, also)
+
+    # -- write back ---------------------------------------------------------------------------
+    def write(self) -> dict[int, int]:
+        """Write the batch's new stories, placements and re-elections (in foreign-key order).
+
+        Returns the ids the new stories got, by their temporary (negative) ids."""
+        written = self._insert_founded()
+
+        def resolve(story_id: int) -> int:
+            return written.get(story_id, story_id)
+
+        if self._placed:
+            self.conn.execute(_SET_STORY, [self._placement_row(c, p, resolve) for c, p in self._placed.items()])
+        changed = [s for s in self.stories.values() if s.id > 0 and s.updated_at is not None]
+        if kept := [_election_row(s) for s in changed if s.members]:
+            self.conn.execute(_ELECT, kept)
+        if emptied := [{"story": s.id} for s in changed if not s.members]:
+            self.conn.execute(_DELETE_STORY, emptied)
+        return written
+
+    def _insert_founded(self) -> dict[int, int]:
+        founded = [s for s in self.stories.values() if s.id < 0]
+        if not founded:
+            return {}
+        rows = [_election_row(s) | {"created_at": s.created_at} for s in founded]
+        ids = self.conn.execute(_NEW_STORIES, [_as_columns(r) for r in rows]).scalars().all()
+        return {s.id: real for s, real in zip(founded, ids, strict=True)}
+
+    @staticmethod
+    def _placement_row(copy_id: int, placed: _Placed, resolve: Callable[[int], int]) -> dict[str, Any]:
+        story = resolve(placed.story_id) if placed.story_id is not None else None
+        reason = placed.reason
+        if placed.also:
+            others = ", ".join(f"story {resolve(s)} ({score:.2f})" for s, score in placed.also)
+            reason = f"{placed.reason}; also matched {others}, joined the best"
+        return {"copy": copy_id, "story": story, "sim": placed.similarity, "why": reason}
+
+
+def _election_row(story: Story) -> dict[str, Any]:
+    dates = [m.published_at for m in story.members.values() if m.published_at is not None]
+    return {
+        "story": story.id,
+        "canonical": story.canonical_id,
+        "first": min(dates) if dates else None,
+        "copies": len(story.members),
+        "sources": len({m.source_id for m in story.members.values()}),
+        "now": story.updated_at,
+    }
+
+
+def _as_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """An `_election_row` as the columns of a new `stories` row."""
+    return {
+        "canonical_copy_id": row["canonical"],
+        "first_published_at": row["first"],
+        "copy_count": row["copies"],
+        "source_count": row["sources"],
+        "created_at": row["created_at"],
+        "updated_at": row["now"],
+    }
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    it = iter(ids)
+    while chunk := list(islice(it, _CHUNK)):
+        yield chunk
