@@ -122,14 +122,20 @@ def _merge(keys: list[np.ndarray], ids: list[np.ndarray]) -> tuple[np.ndarray, n
 
 
 def _pairs(sorted_keys: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lo = np.searchsorted(sorted_keys, keys, "left")
-    runs = np.searchsorted(sorted_keys, keys, "right") - lo
-    hit = np.flatnonzero(runs)  # most keys match nothing
-    runs = runs[hit]
-    at = np.repeat(hit, runs)
+    """(position in `keys`, copy id) of every entry of a sorted run whose key is one of `keys`."""
+    if not sorted_keys.size:
+        return _EMPTY, _EMPTY
+    # Sorted needles: numpy narrows each binary search with the previous one (~4x faster here).
+    order = np.argsort(keys)
+    needles = keys[order]
+    lo = np.searchsorted(sorted_keys, needles)
+    found = np.flatnonzero(sorted_keys[np.minimum(lo, sorted_keys.size - 1)] == needles)  # most match nothing
+    lo = lo[found]
+    runs = np.searchsorted(sorted_keys, needles[found], "right") - lo
+    at = np.repeat(order[found], runs)
     # Each hit's run of equal keys, laid end to end: its start repeated, plus 0..run-1.
     offsets = np.arange(at.size) - np.repeat(np.cumsum(runs) - runs, runs)
-    return at, ids[np.repeat(lo[hit], runs) + offsets]
+    return at, ids[np.repeat(lo, runs) + offsets]
 
 
 class BandIndex:
