@@ -36,13 +36,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.bandindex import BandIndex
-from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint
+from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.similarity import Verdict, verify
-from ingest.store.models import CopyRow, IndexRow, StoryRow
+from ingest.store.models import CopyRow, StoryRow
 
 __all__ = [
     "CopyFacts",
@@ -67,8 +67,6 @@ __all__ = [
 MAX_VERIFIED = 50
 # The time bucket of copies with no publication date: looked up by every copy, whatever its date.
 UNDATED = 0
-# An undated copy searches this many window-wide buckets back from the newest dated story (~5 years).
-_MAX_UNDATED_SPAN = 260
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -211,7 +209,7 @@ class Deduplicator:
     def __init__(self, params: DedupParams = DEFAULT, cache_size: int = 50_000) -> None:
         self.params = params
         self.counters = Counters()
-        self.index = BandIndex()
+        self.index = BandIndex(params.bands)
         self._cache: OrderedDict[tuple[int, str], Fingerprint] = OrderedDict()
         self._cache_size = cache_size
 
@@ -223,14 +221,14 @@ class Deduplicator:
         started = time.perf_counter()
         self.counters.placements += 1
         conn = session.connection()
-        keys = band_keys(fp.signature, self.params)
-        verdicts, stored = self._verified_candidates(session, copy, fp, keys)
+        keys, probe = band_keys(fp.signature, self.params), probe_keys(fp.signature, self.params)
+        verdicts, stored = self._verified_candidates(session, copy, fp, keys, probe)
         placement = self._choose_story(conn, copy, fp, verdicts, stored) or self._found_story(conn, copy)
         conn.execute(
             _SET_STORY,
             {"copy": copy.id, "story": placement.story_id, "sim": placement.similarity, "why": placement.reason},
         )
-        self.index.add(session, copy.id, time_bucket(copy.published_at, self.params), keys)
+        self.index.add(session, copy.id, time_bucket(copy.published_at, self.params), keys, probe)
         self._remember(copy.id, copy.content_hash, fp)
         if not placement.new_story:
             self.refresh_story(conn, placement.story_id, copy.fetched_at)
@@ -260,40 +258,28 @@ class Deduplicator:
         if story_id is not None:
             self.refresh_story(conn, story_id, now)
 
-    def candidates(self, session: Session, copy: CopyFacts, keys: np.ndarray, limit: int = MAX_VERIFIED) -> list[int]:
-        """Ids of the stored copies sharing the most of the band `keys` with `copy` (ties: the older copy)."""
-        if copy.published_at is not None:
-            centre = time_bucket(copy.published_at, self.params)
-            hits = self.index.lookup(session, sorted({UNDATED, centre - 1, centre, centre + 1}), keys)
-        else:
-            hits = self.index.probe(session, self._undated_buckets(session.connection(), copy.fetched_at), keys)
+    def candidates(
+        self, session: Session, copy: CopyFacts, keys: np.ndarray, probe: np.ndarray, limit: int = MAX_VERIFIED
+    ) -> list[int]:
+        """Ids of the stored copies sharing the most of the band `keys` with `copy` (ties: the older copy).
+
+        An undated copy is looked up around its fetch time, and may also be a late copy (an AMP
+        page, a backfill) of a story published at any time: its `probe` keys search the whole store.
+        """
+        centre = time_bucket(copy.published_at or copy.fetched_at, self.params)
+        hits = self.index.lookup(session, sorted({UNDATED, centre - 1, centre, centre + 1}), keys)
+        if copy.published_at is None:
+            hits = hits.merged(self.index.probe(session, probe))
         mine = hits.ids != copy.id
         ids, counts = hits.ids[mine], hits.counts[mine]
         self.counters.candidates += int(ids.size)
-        best = np.lexsort((ids, -counts))[:limit]  # most shared bands first, then the older copy
+        best = np.lexsort((ids, -counts))[:limit]  # most shared keys first, then the older copy
         return ids[best].tolist()
 
-    def _undated_buckets(self, conn: Connection, fetched_at: datetime) -> list[int]:
-        """Where an undated copy's candidates may be: around its fetch time and across the dated stories.
-
-        An undated copy may be a late copy (an AMP page, a backfill) of a story published at any
-        time, so it looks across every bucket the store's dated stories span (at most
-        `_MAX_UNDATED_SPAN` buckets back from the newest), as well as around its fetch time.
-        """
-        centre = time_bucket(fetched_at, self.params)
-        buckets = {UNDATED, centre - 1, centre, centre + 1}
-        first, last = conn.execute(
-            select(func.min(StoryRow.first_published_at), func.max(StoryRow.first_published_at))
-        ).one()
-        if first is not None and last is not None:
-            lo, hi = time_bucket(first, self.params), time_bucket(last, self.params)
-            buckets.update(range(max(lo - 1, hi - _MAX_UNDATED_SPAN), hi + 2))
-        return sorted(b for b in buckets if b >= UNDATED)
-
     def _verified_candidates(
-        self, session: Session, copy: NewCopy, fp: Fingerprint, keys: np.ndarray
+        self, session: Session, copy: NewCopy, fp: Fingerprint, keys: np.ndarray, probe: np.ndarray
     ) -> tuple[dict[int, Verdict], dict[int, _Stored]]:
-        stored = self._load(session.connection(), self.candidates(session, copy, keys))
+        stored = self._load(session.connection(), self.candidates(session, copy, keys, probe))
         return {s.id: self._verify(copy, fp, s) for s in stored.values()}, stored
 
     def _verify(self, copy: CopyFacts, fp: Fingerprint, other: _Stored) -> Verdict:
@@ -413,16 +399,16 @@ def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 
     `ingest db reindex`: the keys depend on `params` (bands, rows, time window), so a change of
     them needs this. No text is re-read: the stored signature is all the keys need.
     """
-    index = BandIndex()
+    index = BandIndex(params.bands)
     conn = session.connection()
-    # The log is kept (its sequence must only grow): the new rows tell other processes to reload.
-    conn.execute(delete(IndexRow))
+    index.clear(session)  # the new log rows tell other processes to reload
     done, last = 0, 0
     cols = (CopyRow.id, CopyRow.signature, CopyRow.published_at)
     while rows := conn.execute(select(*cols).where(CopyRow.id > last).order_by(CopyRow.id).limit(batch)).all():
         for r in rows:
-            keys = band_keys(np.frombuffer(r.signature, dtype="<u4"), params)
-            index.add(session, r.id, time_bucket(r.published_at, params), keys)
+            signature = np.frombuffer(r.signature, dtype="<u4")
+            keys, probe = band_keys(signature, params), probe_keys(signature, params)
+            index.add(session, r.id, time_bucket(r.published_at, params), keys, probe)
         index.flush(session)
         done, last = done + len(rows), rows[-1].id
     return done
@@ -470,11 +456,8 @@ def explain(session: Session, url: str, params: DedupParams = DEFAULT) -> Explan
     against = None
     if canonical_id is not None and canonical_id != copy.id:
         against = _story_verdicts(session, dedup, copy, fp, [canonical_id])[0]
-    ids = [
-        c
-        for c in dedup.candidates(session, copy, band_keys(fp.signature, params), limit=10 * MAX_VERIFIED)
-        if c != canonical_id
-    ]
+    keys, probe = band_keys(fp.signature, params), probe_keys(fp.signature, params)
+    ids = [c for c in dedup.candidates(session, copy, keys, probe, limit=10 * MAX_VERIFIED) if c != canonical_id]
     best: dict[int, StoryVerdict] = {}
     for sv in _story_verdicts(session, dedup, copy, fp, ids):
         held = best.get(sv.story_id)
