@@ -278,7 +278,8 @@ class BandIndex:
         blobs = [(c, b, np.concatenate([keys, probe]).astype("<i8").tobytes()) for c, b, keys, probe in self._pending]
         probes = sorted((k, c) for c, _, _, probe in self._pending for k in probe.tolist())
         conn.exec_driver_sql(_driver_sql(conn, _INSERT_KEYS), blobs)
-        conn.exec_driver_sql(_driver_sql(conn, _INSERT_PROBE), probes)
+        if probes:  # none when DedupParams.probe_values is 0
+            conn.exec_driver_sql(_driver_sql(conn, _INSERT_PROBE), probes)
         conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _, _ in self._pending])
         self._pending.clear()
         self.write_seconds += time.perf_counter() - started

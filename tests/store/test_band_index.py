@@ -16,6 +16,7 @@ from ingest import bandindex
 from ingest.config import Source
 from ingest.dedup import Deduplicator
 from ingest.devset import generate
+from ingest.fingerprint import DEFAULT, DedupParams
 from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.records import Article, RunStats
 from ingest.store.db import write_transaction
@@ -36,9 +37,9 @@ def article(text: str, name: str, hours: float = 0.0) -> Article:
     )  # fmt: skip
 
 
-def writer(engine: Engine) -> ArticleWriter:
+def writer(engine: Engine, params: DedupParams = DEFAULT) -> ArticleWriter:
     ids = ensure_sources(engine, [Source(name="outlet", homepage="https://outlet.example.ma/")])
-    return ArticleWriter(ids, Deduplicator(), RunStats())
+    return ArticleWriter(ids, Deduplicator(params), RunStats())
 
 
 def write(engine: Engine, w: ArticleWriter, a: Article) -> None:
@@ -98,4 +99,11 @@ def test_a_writer_that_finds_too_many_foreign_copies_reloads_and_still_finds_the
     write(engine, one, article(ORIGINAL.text, "original", hours=1))
     write(engine, one, article(OTHER.text, "other", hours=1))  # two foreign copies: above the limit
     write(engine, two, article(COPY.text, "copy", hours=2))
+    assert story_of(engine, "copy") == story_of(engine, "original") is not None
+
+
+def test_an_index_without_probe_keys_still_places_dated_copies(engine: Engine) -> None:
+    w = writer(engine, DedupParams(probe_values=0))
+    write(engine, w, article(ORIGINAL.text, "original"))
+    write(engine, w, article(COPY.text, "copy", hours=2))
     assert story_of(engine, "copy") == story_of(engine, "original") is not None
