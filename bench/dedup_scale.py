@@ -52,7 +52,7 @@ from ingest.bandindex import BandIndex
 from ingest.config import Source
 from ingest.dedup import Deduplicator, numbers_text, shingle_bytes, signature_bytes, time_bucket
 from ingest.devset import BaseStory, generate
-from ingest.fingerprint import band_keys, fingerprint
+from ingest.fingerprint import band_keys, fingerprint, probe_keys
 from ingest.normalize import normalize
 from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
 from ingest.records import Article, RunStats
@@ -240,6 +240,7 @@ def fingerprint_rows(chunk: Sequence[Doc]) -> tuple[Sequence[Doc], list[dict[str
                 "numbers": numbers_text(fp),
                 "token_count": fp.length,
                 "keys": band_keys(fp.signature).tolist(),
+                "probe": probe_keys(fp.signature).tolist(),
             }
         )
     return chunk, rows
@@ -273,7 +274,7 @@ def bulk_insert(
             canon.append({"sid": entry[0], "cid": cid})
         entry[1] += 1
         entry[2].add(doc.source)
-        keys = row.pop("keys")
+        keys, probe = row.pop("keys"), row.pop("probe")
         copies.append(
             row
             | {
@@ -292,13 +293,13 @@ def bulk_insert(
             }
         )
         bucket = time_bucket(doc.published_at)
-        index.append((cid, bucket, np.array(keys, dtype=np.int64)))
+        index.append((cid, bucket, np.array(keys, dtype=np.int64), np.array(probe, dtype=np.int64)))
     if new_stories:
         conn.execute(insert(StoryRow), new_stories)
     conn.execute(insert(CopyRow), copies)
     session = Session(bind=conn)  # the index rows and log go through the real write path
-    for copy_id, bucket, keys in index:  # BandIndex sorts the rows before writing them
-        band_index.add(session, copy_id, bucket, keys)
+    for copy_id, bucket, keys, probe in index:  # BandIndex sorts the rows before writing them
+        band_index.add(session, copy_id, bucket, keys, probe)
     band_index.flush(session)
     if canon:
         conn.execute(text("UPDATE stories SET canonical_copy_id = :cid WHERE id = :sid"), canon)

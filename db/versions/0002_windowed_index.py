@@ -11,14 +11,24 @@ Create Date: 2026-11-22
 
 from collections.abc import Sequence
 
+import numpy as np
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+_BATCH = 5_000  # copies per round trip
+_COPIES = sa.table(
+    "article_copies",
+    sa.column("id", sa.Integer()),
+    sa.column("signature", sa.LargeBinary()),
+    sa.column("published_at", sa.DateTime()),
+)
+_INDEX = sa.table("lsh_index", sa.column("bucket"), sa.column("key"), sa.column("copy_id"))
+_LOG = sa.table("lsh_log", sa.column("copy_id"), sa.column("bucket"))
 
 
 def upgrade() -> None:
@@ -47,9 +57,29 @@ def upgrade() -> None:
         batch_op.drop_index("ix_lsh_buckets_copy_id")
     op.drop_table("lsh_buckets")
     # Copies stored before this revision keep NULL fingerprints (verified from their text).
-    from ingest.dedup import rebuild_index
+    _index_stored_copies(op.get_bind())
 
-    rebuild_index(Session(bind=op.get_bind()))
+
+def _index_stored_copies(conn: sa.Connection) -> None:
+    """One `lsh_index` row per band of every stored copy, and its `lsh_log` row.
+
+    Written here, not by `ingest.dedup.rebuild_index`: that writes the index of the newest revision.
+    """
+    from ingest.dedup import time_bucket
+    from ingest.fingerprint import band_keys
+
+    cols = (_COPIES.c.id, _COPIES.c.signature, _COPIES.c.published_at)
+    last = 0
+    while rows := conn.execute(sa.select(*cols).where(_COPIES.c.id > last).order_by(_COPIES.c.id).limit(_BATCH)).all():
+        index, log = [], []
+        for copy_id, signature, published_at in rows:
+            bucket = time_bucket(published_at)
+            keys = band_keys(np.frombuffer(signature, dtype="<u4")).tolist()
+            index += [{"bucket": bucket, "key": k, "copy_id": copy_id} for k in keys]
+            log.append({"copy_id": copy_id, "bucket": bucket})
+        conn.execute(sa.insert(_INDEX), index)
+        conn.execute(sa.insert(_LOG), log)
+        last = rows[-1].id
 
 
 def downgrade() -> None:

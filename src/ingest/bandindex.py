@@ -1,11 +1,14 @@
 """The MinHash LSH band index: persistent in the store, cached in the process a time bucket at a time.
 
-Every indexed copy has one row per LSH band in `lsh_index`: (time bucket, band key, copy id).
-A copy's candidates are the copies sharing band keys with it in the time buckets of its
-publication window, so a process needs only those buckets, not the whole index: a bucket is
-loaded once, as one key-ordered range scan, into two sorted numpy arrays (16 bytes per entry, a
-tenth of a dict's), and is looked up with a vectorised binary search. Buckets are evicted least
-recently used beyond `max_entries`.
+Every indexed copy has one row in `lsh_keys`: its time bucket and its keys as one blob (its
+`bands` band keys then its probe keys, little-endian int64), and one row per probe key in
+`lsh_probe`. One row per copy, not one per band: B-tree inserts were the largest part of
+indexing a copy. A copy's candidates are the copies sharing band keys with it in the time
+buckets of its publication window, so a process needs only those buckets, not the whole index:
+a bucket's blobs are read once and turned, vectorised, into two sorted numpy arrays (16 bytes
+per entry, a tenth of a dict's), looked up with a vectorised binary search. Buckets are
+evicted least recently used beyond `max_entries`. The probe keys (`ingest.fingerprint.probe_keys`)
+are searched in the store itself, across every bucket: how an undated copy finds its original.
 
 Several processes may write one store (a crawl per source), one transaction at a time under the
 store's writer lock. Each (re)indexed copy also gets a row in `lsh_log`, whose sequence grows in
@@ -26,14 +29,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, event, func, select, text
+from sqlalchemy import Connection, bindparam, delete, event, func, select, text
 from sqlalchemy.orm import Session
 
-from ingest.store.models import IndexLogRow, IndexRow
+from ingest.fingerprint import DEFAULT
+from ingest.store.models import IndexKeysRow, IndexLogRow, ProbeRow
 
 __all__ = ["BandIndex", "Hits"]
 
@@ -43,15 +46,19 @@ _RESYNC_LIMIT = 20_000
 _CHUNK = 500  # ids per IN (...) query
 _MERGE_AT = 200_000  # entries added to a cached bucket before they are merged into its arrays
 # Plain driver SQL for the bulk paths: SQLAlchemy's per-row parameter processing would cost more
-# than SQLite spends storing the rows (64 per copy).
-_LOAD_BUCKET = "SELECT key, copy_id FROM lsh_index WHERE bucket = ? ORDER BY key"
-_INSERT_ROWS = "INSERT INTO lsh_index (bucket, key, copy_id) VALUES (?, ?, ?)"
+# than the database spends storing the rows.
+_LOAD_BUCKET = "SELECT copy_id, keys FROM lsh_keys WHERE bucket = ?"
+_INSERT_KEYS = "INSERT INTO lsh_keys (copy_id, bucket, keys) VALUES (?, ?, ?)"
+# A copy deleted from the store without `remove` leaves its probe rows (no cascade, see the
+# model); a later copy given its id (SQLite reuses the largest) may then bring the same row again.
+_INSERT_PROBE = "INSERT INTO lsh_probe (key, copy_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
 _INSERT_LOG = "INSERT INTO lsh_log (copy_id, bucket) VALUES (?, ?)"
+_DELETE_PROBE = delete(ProbeRow).where(ProbeRow.key == bindparam("k"), ProbeRow.copy_id == bindparam("c"))
 
 
 @dataclass(frozen=True, slots=True)
 class Hits:
-    """Copies sharing band keys with a query: ids and the number of keys each shares."""
+    """Copies sharing keys with a query: ids and the number of keys each shares."""
 
     ids: np.ndarray
     counts: np.ndarray
@@ -64,6 +71,14 @@ class Hits:
         edges = np.searchsorted(codes >> 32, np.arange(n + 1)).tolist()
         copies = codes & 0xFFFFFFFF
         return [Hits(copies[lo:hi], counts[lo:hi]) for lo, hi in itertools.pairwise(edges)]
+
+    def merged(self, other: Hits) -> Hits:
+        """Both hits, counts summed per copy."""
+        if not other.ids.size:
+            return self
+        ids, where = np.unique(np.concatenate([self.ids, other.ids]), return_inverse=True)
+        counts = np.bincount(where, np.concatenate([self.counts, other.counts]), minlength=ids.size)
+        return Hits(ids, counts.astype(np.int64))
 
 
 _EMPTY = np.empty(0, np.int64)
@@ -139,14 +154,20 @@ def _pairs(sorted_keys: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> tuple[
 
 
 class BandIndex:
-    """The index as one process sees it. Use it only inside write transactions of the store."""
+    """The index as one process sees it. Use it only inside write transactions of the store.
 
-    def __init__(self, max_entries: int = 40_000_000) -> None:
+    `bands` is the number of band keys each copy is indexed under (`DedupParams.bands`): the
+    rest of its stored keys are probe keys.
+    """
+
+    def __init__(self, bands: int = DEFAULT.bands, max_entries: int = 40_000_000) -> None:
+        self.bands = bands
         self.max_entries = max_entries
         self.loaded_entries = 0
         self.write_seconds = 0.0  # spent writing index rows (benchmarks)
         self._buckets: OrderedDict[int, _Bucket] = OrderedDict()
-        self._pending: list[tuple[int, int, np.ndarray]] = []  # (copy id, bucket, keys) not yet written
+        # (copy id, bucket, band keys, probe keys) not yet written
+        self._pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []
         self._own: set[int] = set()  # copies this process indexed since the last sync
         self._session: Session | None = None
         self._seen: int | None = None  # the last lsh_log sequence this cache reflects
@@ -166,12 +187,15 @@ class BandIndex:
         self._sync(session.connection())
 
     def _forget(self, _session: Session) -> None:
-        self._buckets.clear()
-        self.loaded_entries = 0
+        self._drop_cache()
         self._pending.clear()
         self._own.clear()
         self._session = None
         self._seen = None
+
+    def _drop_cache(self) -> None:
+        self._buckets.clear()
+        self.loaded_entries = 0
 
     def _sync(self, conn: Connection) -> None:
         if self._seen is None:
@@ -186,23 +210,21 @@ class BandIndex:
         others = {r.copy_id for r in rows if r.copy_id not in self._own and r.bucket in self._buckets}
         self._own.clear()
         if len(others) > _RESYNC_LIMIT:
-            self._buckets.clear()
-            self.loaded_entries = 0
+            self._drop_cache()
             return
         ids = sorted(others)
+        cols = (IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
         for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            found: dict[tuple[int, int], list[int]] = {}
-            cols = (IndexRow.copy_id, IndexRow.bucket, IndexRow.key)
-            for copy_id, bucket, key in conn.execute(select(*cols).where(IndexRow.copy_id.in_(chunk))):
-                found.setdefault((copy_id, bucket), []).append(key)
-            for (copy_id, bucket), keys in found.items():
-                self._buckets[bucket].add(copy_id, np.array(keys, dtype=np.int64))
-                self.loaded_entries += len(keys)
+            chunk = select(*cols).where(IndexKeysRow.copy_id.in_(ids[i : i + _CHUNK]))
+            for copy_id, bucket, blob in conn.execute(chunk):
+                held = self._buckets.get(bucket)  # re-indexed since the log row, maybe into a bucket not held
+                if held is not None:
+                    held.add(copy_id, self._band_keys(blob))
+                    self.loaded_entries += self.bands
 
     # -- reads ------------------------------------------------------------------------------------
     def lookup(self, session: Session, queries: Sequence[tuple[Sequence[int], np.ndarray]]) -> list[Hits]:
-        """For each (buckets, keys) query: the copies in those buckets sharing any of the keys.
+        """For each (buckets, band keys) query: the copies in those buckets sharing any of the keys.
 
         From the cache (loading buckets as needed), one vectorised search per bucket for all the
         queries at once: a batch of copies costs a few numpy calls, not a few per copy.
@@ -222,23 +244,20 @@ class BandIndex:
             ids.append(found)
         return Hits.per_query(len(queries), np.concatenate(owners), np.concatenate(ids))
 
-    def probe(self, session: Session, buckets: list[int], keys: np.ndarray) -> Hits:
-        """Like `lookup`, but asked of the store directly: for a span of buckets too wide to cache."""
+    def probe(self, session: Session, keys: np.ndarray) -> Hits:
+        """Copies sharing any of the probe `keys`, in any bucket: asked of the store, not cached."""
         self.attach(session)
         self.flush(session)
         conn = session.connection()
         if conn.dialect.name == "sqlite":
             sql = (
-                "SELECT copy_id, count(*) FROM lsh_index WHERE bucket IN (SELECT value FROM json_each(:b))"
-                " AND key IN (SELECT value FROM json_each(:k)) GROUP BY copy_id"
+                "SELECT copy_id, count(*) FROM lsh_probe WHERE key IN (SELECT value FROM json_each(:k))"
+                " GROUP BY copy_id"
             )
-            params: dict[str, Any] = {"b": json.dumps(buckets), "k": json.dumps(keys.tolist())}
+            params: dict[str, Any] = {"k": json.dumps(keys.tolist())}
         else:
-            sql = (
-                "SELECT copy_id, count(*) FROM lsh_index WHERE bucket = ANY(CAST(:b AS INTEGER[]))"
-                " AND key = ANY(CAST(:k AS BIGINT[])) GROUP BY copy_id"
-            )
-            params = {"b": buckets, "k": keys.tolist()}
+            sql = "SELECT copy_id, count(*) FROM lsh_probe WHERE key = ANY(CAST(:k AS BIGINT[])) GROUP BY copy_id"
+            params = {"k": keys.tolist()}
         rows = conn.execute(text(sql), params).all()
         return Hits(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64))
 
@@ -247,26 +266,41 @@ class BandIndex:
         if bucket is not None:
             self._buckets.move_to_end(b)
             return bucket
-        self._write_pending(conn)  # the range scan must see them
+        self._write_pending(conn)  # the load must see them
         cursor = conn.connection.cursor()  # the transaction's own connection: sees pending writes
         try:
             cursor.execute(_driver_sql(conn, _LOAD_BUCKET), (b,))
             rows = cursor.fetchall()  # plain tuples: ~3x faster than result rows at a million entries
         finally:
             cursor.close()
-        table = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows)).reshape(-1, 2)
-        bucket = self._buckets[b] = _Bucket(np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1]))
+        bucket = self._buckets[b] = self._loaded(rows)
         self.loaded_entries += bucket.size
         while self.loaded_entries > self.max_entries and len(self._buckets) > 1:
             _, old = self._buckets.popitem(last=False)
             self.loaded_entries -= old.size
         return bucket
 
+    def _loaded(self, rows: Sequence[tuple[int, bytes]]) -> _Bucket:
+        """A bucket's entries from its (copy id, keys blob) rows: every blob's band keys, sorted."""
+        if not rows:
+            return _Bucket(np.empty(0, np.int64), np.empty(0, np.int64))
+        ids, blobs = zip(*rows, strict=True)
+        table = np.frombuffer(b"".join(blobs), "<i8").reshape(len(rows), -1)  # every blob is as long
+        keys = table[:, : self.bands].astype(np.int64).ravel()
+        order = np.argsort(keys)
+        return _Bucket(keys[order], np.repeat(np.array(ids, np.int64), self.bands)[order])
+
+    def _band_keys(self, blob: bytes) -> np.ndarray:
+        return np.frombuffer(blob, "<i8")[: self.bands].astype(np.int64)
+
     # -- writes -----------------------------------------------------------------------------------
-    def add(self, session: Session, copy_id: int, bucket: int, keys: np.ndarray) -> None:
-        """Index a copy (written with the transaction, visible to this process's lookups at once)."""
+    def add(self, session: Session, copy_id: int, bucket: int, keys: np.ndarray, probe: np.ndarray) -> None:
+        """Index a copy under its band `keys` and `probe` keys (written with the transaction,
+        visible to this process's lookups at once)."""
+        if keys.size != self.bands:
+            raise ValueError(f"{keys.size} band keys given to an index of {self.bands} bands")
         self.attach(session)
-        self._pending.append((copy_id, bucket, keys))
+        self._pending.append((copy_id, bucket, keys, probe))
         self._own.add(copy_id)
         held = self._buckets.get(bucket)
         if held is not None:
@@ -277,7 +311,23 @@ class BandIndex:
         """Take a copy out of the stored index (its cached entries age out, see the module docstring)."""
         self.attach(session)
         self.flush(session)
-        session.connection().execute(delete(IndexRow).where(IndexRow.copy_id == copy_id))
+        conn = session.connection()
+        blob = conn.scalar(select(IndexKeysRow.keys).where(IndexKeysRow.copy_id == copy_id))
+        if blob is None:
+            return
+        probe = np.frombuffer(blob, "<i8")[self.bands :].tolist()
+        if probe:
+            conn.execute(_DELETE_PROBE, [{"k": k, "c": copy_id} for k in probe])
+        conn.execute(delete(IndexKeysRow).where(IndexKeysRow.copy_id == copy_id))
+
+    def clear(self, session: Session) -> None:
+        """Empty the stored index (before a rebuild). The log is kept: its sequence must only grow."""
+        self.attach(session)
+        conn = session.connection()
+        conn.execute(delete(ProbeRow))
+        conn.execute(delete(IndexKeysRow))
+        self._pending.clear()
+        self._drop_cache()
 
     def flush(self, session: Session) -> None:
         """Write the pending rows (also done before each commit)."""
@@ -287,9 +337,12 @@ class BandIndex:
         if not self._pending:
             return
         started = time.perf_counter()
-        rows = sorted((b, k, c) for c, b, keys in self._pending for k in keys.tolist())
-        conn.exec_driver_sql(_driver_sql(conn, _INSERT_ROWS), rows)
-        conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _ in self._pending])
+        blobs = [(c, b, np.concatenate([keys, probe]).astype("<i8").tobytes()) for c, b, keys, probe in self._pending]
+        probes = sorted((k, c) for c, _, _, probe in self._pending for k in probe.tolist())
+        conn.exec_driver_sql(_driver_sql(conn, _INSERT_KEYS), blobs)
+        if probes:  # none when DedupParams.probe_values is 0
+            conn.exec_driver_sql(_driver_sql(conn, _INSERT_PROBE), probes)
+        conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _, _ in self._pending])
         self._pending.clear()
         self.write_seconds += time.perf_counter() - started
 

@@ -8,9 +8,10 @@ The policy, run inside the store's single-writer transaction for each new or cha
    "undated" bucket); a dated copy looks in its own bucket, its two neighbours and the undated
    bucket. Two dated copies more than `window_hours` apart never verify, so this loses no true
    copy, and the candidate pool is the time window instead of the whole store: the lookup cost
-   does not grow with the store. The candidates are ranked by the number of bands they share
-   and only the best `MAX_VERIFIED` are verified (a true copy shares many bands; chance
-   collisions of stock phrases share one or two).
+   does not grow with the store. An undated copy looks around its fetch time, and may be a late
+   copy of a story of any time: its few probe keys also search the whole store. The candidates
+   are ranked by the number of keys they share and only the best `MAX_VERIFIED` are verified (a
+   true copy shares many bands; chance collisions of stock phrases share one or two).
 2. Verification: each candidate is checked with exact shingle measures (containment catches
    trimmed copies), the publication-time window and the numbers test (`ingest.similarity`). The
    exact fingerprint of every stored copy is in the store, so no text is re-read.
@@ -39,13 +40,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Row, delete, func, select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.orm import Session
 
 from ingest.bandindex import BandIndex, Hits
-from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint
+from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.similarity import Verdict, verify
-from ingest.store.models import CopyRow, IndexRow, StoryRow
+from ingest.store.models import CopyRow, StoryRow
 from ingest.storybook import Member, StoredCopy, Story, StoryBook
 
 __all__ = [
@@ -70,8 +71,6 @@ __all__ = [
 MAX_VERIFIED = 50
 # The time bucket of copies with no publication date: looked up by every copy, whatever its date.
 UNDATED = 0
-# An undated copy searches this many window-wide buckets back from the newest dated story (~5 years).
-_MAX_UNDATED_SPAN = 260
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -162,7 +161,7 @@ class Deduplicator:
     def __init__(self, params: DedupParams = DEFAULT, cache_size: int = 50_000) -> None:
         self.params = params
         self.counters = Counters()
-        self.index = BandIndex()
+        self.index = BandIndex(params.bands)
         self._cache: OrderedDict[tuple[int, str], Fingerprint] = OrderedDict()
         self._cache_size = cache_size
 
@@ -180,23 +179,30 @@ class Deduplicator:
         started = time.perf_counter()
         conn = session.connection()
         keys = [band_keys(fp.signature, self.params) for _, fp in batch]
-        windows = [self._window(conn, copy) for copy, _ in batch]
-        stored_hits = self._hits(session, [copy for copy, _ in batch], windows, keys)
+        probes = [probe_keys(fp.signature, self.params) for _, fp in batch]
+        stored_hits = self._hits(session, [copy for copy, _ in batch], keys, probes)
         book = StoryBook(conn, lambda row: self._fingerprint_of(conn, row))
         # Read every stored candidate, its story and the story's canonical copy in a few queries.
         book.load(i for hits, (copy, _) in zip(stored_hits, batch, strict=True) for i in self._best(hits, copy.id))
         book.load(s.canonical_id for s in list(book.stories.values()) if s.canonical_id is not None)
-        buckets = np.array([time_bucket(copy.published_at, self.params) for copy, _ in batch], np.int64)
-        centres = np.array([time_bucket(copy.published_at or copy.fetched_at, self.params) for copy, _ in batch])
-        ids = np.array([copy.id for copy, _ in batch], np.int64)
-        placed_here = _earlier_in_batch(ids, keys, buckets, centres)
+        buckets = [time_bucket(copy.published_at, self.params) for copy, _ in batch]
+        placed_here = _earlier_in_batch(
+            _BatchCopies(
+                ids=np.array([copy.id for copy, _ in batch], np.int64),
+                buckets=np.array(buckets, np.int64),
+                centres=np.array([self._centre(copy) for copy, _ in batch], np.int64),
+                undated=np.array([copy.published_at is None for copy, _ in batch]),
+            ),
+            keys,
+            probes,
+        )
         chosen = []
-        for (copy, fp), copy_keys, bucket, hits, here in zip(
-            batch, keys, buckets.tolist(), stored_hits, placed_here, strict=True
+        for (copy, fp), copy_keys, probe, bucket, hits, here in zip(
+            batch, keys, probes, buckets, stored_hits, placed_here, strict=True
         ):
             self.counters.placements += 1
-            chosen.append(self._place_one(book, copy, fp, self._best(_merged(hits, here), copy.id, count=True)))
-            self.index.add(session, copy.id, bucket, copy_keys)
+            chosen.append(self._place_one(book, copy, fp, self._best(hits.merged(here), copy.id, count=True)))
+            self.index.add(session, copy.id, bucket, copy_keys, probe)
             self._remember(copy.id, copy.content_hash, fp)
         founded = book.write()
         self.counters.seconds += time.perf_counter() - started
@@ -234,28 +240,34 @@ class Deduplicator:
         book.leave(story_id, copy_id, now)
         book.write()
 
-    def candidates(self, session: Session, copy: CopyFacts, keys: np.ndarray, limit: int = MAX_VERIFIED) -> list[int]:
+    def candidates(
+        self, session: Session, copy: CopyFacts, keys: np.ndarray, probe: np.ndarray, limit: int = MAX_VERIFIED
+    ) -> list[int]:
         """Ids of the stored copies sharing the most of the band `keys` with `copy` (ties: the older copy)."""
-        window = self._window(session.connection(), copy)
-        return self._best(self._hits(session, [copy], [window], [keys])[0], copy.id, limit)
+        return self._best(self._hits(session, [copy], [keys], [probe])[0], copy.id, limit)
 
-    def _window(self, conn: Connection, copy: CopyFacts) -> list[int]:
-        """The index buckets a copy's candidates may be in: its own week, the next ones, the undated."""
-        if copy.published_at is None:
-            return self._undated_buckets(conn, copy.fetched_at)
-        centre = time_bucket(copy.published_at, self.params)
+    def _window(self, copy: CopyFacts) -> list[int]:
+        """The index buckets a copy's candidates may be in: the ones next to its centre, and the undated."""
+        centre = self._centre(copy)
         return sorted({UNDATED, centre - 1, centre, centre + 1})
 
+    def _centre(self, copy: CopyFacts) -> int:
+        """The bucket of its publication (of its fetch, if it is undated)."""
+        return time_bucket(copy.published_at or copy.fetched_at, self.params)
+
     def _hits(
-        self, session: Session, copies: Sequence[CopyFacts], windows: Sequence[list[int]], keys: Sequence[np.ndarray]
+        self, session: Session, copies: Sequence[CopyFacts], keys: Sequence[np.ndarray], probes: Sequence[np.ndarray]
     ) -> list[Hits]:
-        """What the index holds for each copy's keys in its window: the cache, or the store for undated copies."""
-        dated = [i for i, c in enumerate(copies) if c.published_at is not None]
-        hits = dict(zip(dated, self.index.lookup(session, [(windows[i], keys[i]) for i in dated]), strict=True))
-        for i, copy in enumerate(copies):
-            if copy.published_at is None:
-                hits[i] = self.index.probe(session, windows[i], keys[i])
-        return [hits[i] for i in range(len(copies))]
+        """What the index holds for each copy's band keys in its window.
+
+        An undated copy may also be a late copy (an AMP page, a backfill) of a story published at
+        any time: its probe keys search the whole store as well.
+        """
+        hits = self.index.lookup(session, [(self._window(c), k) for c, k in zip(copies, keys, strict=True)])
+        return [
+            h.merged(self.index.probe(session, p)) if c.published_at is None else h
+            for c, h, p in zip(copies, hits, probes, strict=True)
+        ]
 
     def _best(self, hits: Hits, own_id: int, limit: int = MAX_VERIFIED, count: bool = False) -> list[int]:
         """The `limit` copies sharing the most keys (ties: the older copy), the copy itself left out."""
@@ -264,23 +276,6 @@ class Deduplicator:
         if count:
             self.counters.candidates += int(ids.size)
         return ids[np.lexsort((ids, -shared))[:limit]].tolist()
-
-    def _undated_buckets(self, conn: Connection, fetched_at: datetime) -> list[int]:
-        """Where an undated copy's candidates may be: around its fetch time and across the dated stories.
-
-        An undated copy may be a late copy (an AMP page, a backfill) of a story published at any
-        time, so it looks across every bucket the store's dated stories span (at most
-        `_MAX_UNDATED_SPAN` buckets back from the newest), as well as around its fetch time.
-        """
-        centre = time_bucket(fetched_at, self.params)
-        buckets = {UNDATED, centre - 1, centre, centre + 1}
-        first, last = conn.execute(
-            select(func.min(StoryRow.first_published_at), func.max(StoryRow.first_published_at))
-        ).one()
-        if first is not None and last is not None:
-            lo, hi = time_bucket(first, self.params), time_bucket(last, self.params)
-            buckets.update(range(max(lo - 1, hi - _MAX_UNDATED_SPAN), hi + 2))
-        return sorted(b for b in buckets if b >= UNDATED)
 
     def _verify(self, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
         self.counters.verified += 1
@@ -341,19 +336,34 @@ class Deduplicator:
         return verdicts[other_id]
 
 
-def _earlier_in_batch(
-    ids: np.ndarray, keys: Sequence[np.ndarray], buckets: np.ndarray, centres: np.ndarray
-) -> list[Hits]:
-    """For each copy of a batch, the earlier copies of the batch sharing band keys inside its window.
+@dataclass(frozen=True, slots=True)
+class _BatchCopies:
+    """The copies of a batch, as arrays: ids, index buckets, window centres, undated or not."""
 
-    The index was searched before the batch was placed, so it missed these. A copy's window is
-    the undated bucket and the buckets next to its centre (the bucket of its publication, or of
-    its fetch if it is undated), as in `Deduplicator._window`. One sort of the batch's keys
-    finds the keys held by several copies; every pair of their holders is one shared key.
+    ids: np.ndarray
+    buckets: np.ndarray
+    centres: np.ndarray  # the bucket a copy's window is centred on (see `Deduplicator._window`)
+    undated: np.ndarray
+
+
+def _earlier_in_batch(batch: _BatchCopies, keys: Sequence[np.ndarray], probes: Sequence[np.ndarray]) -> list[Hits]:
+    """For each copy of a batch, the earlier copies of the batch it would find in the index.
+
+    The index was searched before the batch was placed, so it missed these. As in the index, a
+    copy finds those sharing band keys inside its window, and an undated copy also those sharing
+    probe keys anywhere. One sort of the batch's keys finds the keys held by several copies;
+    every pair of their holders is one shared key.
     """
     earlier, later = _holder_pairs(keys)
-    inside = (buckets[earlier] == UNDATED) | (np.abs(buckets[earlier] - centres[later]) <= 1)
-    return Hits.per_query(len(keys), later[inside], ids[earlier[inside]])
+    held = batch.buckets[earlier]
+    inside = (held == UNDATED) | (np.abs(held - batch.centres[later]) <= 1)
+    probe_earlier, probe_later = _holder_pairs(probes)
+    wide = batch.undated[probe_later]
+    return Hits.per_query(
+        len(keys),
+        np.concatenate([later[inside], probe_later[wide]]),
+        batch.ids[np.concatenate([earlier[inside], probe_earlier[wide]])],
+    )
 
 
 def _holder_pairs(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -376,29 +386,22 @@ def _holder_pairs(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 _EMPTY = np.empty(0, np.int64)
 
 
-def _merged(a: Hits, b: Hits) -> Hits:
-    """Hits of two disjoint sets of copies, together."""
-    if not b.ids.size:
-        return a
-    return Hits(np.concatenate([a.ids, b.ids]), np.concatenate([a.counts, b.counts]))
-
-
 def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 5_000) -> int:
     """Recompute every index row from the stored signatures and dates; returns copies indexed.
 
     `ingest db reindex`: the keys depend on `params` (bands, rows, time window), so a change of
     them needs this. No text is re-read: the stored signature is all the keys need.
     """
-    index = BandIndex()
+    index = BandIndex(params.bands)
     conn = session.connection()
-    # The log is kept (its sequence must only grow): the new rows tell other processes to reload.
-    conn.execute(delete(IndexRow))
+    index.clear(session)  # the new log rows tell other processes to reload
     done, last = 0, 0
     cols = (CopyRow.id, CopyRow.signature, CopyRow.published_at)
     while rows := conn.execute(select(*cols).where(CopyRow.id > last).order_by(CopyRow.id).limit(batch)).all():
         for r in rows:
-            keys = band_keys(np.frombuffer(r.signature, dtype="<u4"), params)
-            index.add(session, r.id, time_bucket(r.published_at, params), keys)
+            signature = np.frombuffer(r.signature, dtype="<u4")
+            keys, probe = band_keys(signature, params), probe_keys(signature, params)
+            index.add(session, r.id, time_bucket(r.published_at, params), keys, probe)
         index.flush(session)
         done, last = done + len(rows), rows[-1].id
     return done
@@ -446,11 +449,8 @@ def explain(session: Session, url: str, params: DedupParams = DEFAULT) -> Explan
     against = None
     if canonical_id is not None and canonical_id != copy.id:
         against = _story_verdicts(session, dedup, copy, fp, [canonical_id])[0]
-    ids = [
-        c
-        for c in dedup.candidates(session, copy, band_keys(fp.signature, params), limit=10 * MAX_VERIFIED)
-        if c != canonical_id
-    ]
+    keys, probe = band_keys(fp.signature, params), probe_keys(fp.signature, params)
+    ids = [c for c in dedup.candidates(session, copy, keys, probe, limit=10 * MAX_VERIFIED) if c != canonical_id]
     best: dict[int, StoryVerdict] = {}
     for sv in _story_verdicts(session, dedup, copy, fp, ids):
         held = best.get(sv.story_id)

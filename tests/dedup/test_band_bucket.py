@@ -1,4 +1,5 @@
-"""A cached bucket of the band index answers the same before and after its recent entries are merged."""
+"""A cached bucket of the band index answers the same before and after its recent entries are merged;
+hits from two lookups add up."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ def test_a_bucket_finds_every_copy_across_merges_of_its_recent_entries(monkeypat
     at, holders = bucket.pairs(np.array([7, shared[0]], np.int64))
     assert set(at.tolist()) == {1}
     assert sorted(holders.tolist()) == [1, *sorted(c for c in keys if c % 4 == 0)]
+
+
+def test_merged_hits_sum_the_keys_each_copy_shares() -> None:
+    lookup = bandindex.Hits(np.array([2, 5, 9]), np.array([3, 1, 2]))
+    probe = bandindex.Hits(np.array([1, 5]), np.array([1, 4]))
+    merged = lookup.merged(probe)
+    assert (merged.ids.tolist(), merged.counts.tolist()) == ([1, 2, 5, 9], [1, 3, 5, 2])

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.devset import base_stories
-from ingest.fingerprint import DEFAULT, DedupParams, band_keys, fingerprint, fingerprints
+from ingest.fingerprint import DEFAULT, DedupParams, band_keys, fingerprint, fingerprints, probe_keys
 from ingest.normalize import normalize
 from ingest.similarity import compare
 
@@ -148,6 +148,23 @@ def test_band_keys_match_iff_band_rows_match() -> None:
     b[0] ^= 1  # change one value of band 0 only
     same = band_keys(a) == band_keys(b)
     assert not same[0] and same[1:].all()
+
+
+def test_probe_keys_are_deterministic_nonnegative_and_one_per_probed_value() -> None:
+    signature = fingerprint(_story("court-01")).signature
+    keys = probe_keys(signature)
+    assert keys.dtype == np.int64 and keys.shape == (DEFAULT.probe_values,)
+    assert np.all(keys >= 0)
+    assert np.array_equal(keys, probe_keys(signature.astype(np.int64)))  # as read back from storage
+
+
+def test_probe_keys_match_iff_values_match_at_the_same_position() -> None:
+    a = np.arange(DEFAULT.num_perm, dtype=np.uint32)
+    b = a.copy()
+    b[3] ^= 1
+    assert (probe_keys(a) == probe_keys(b)).tolist() == [i != 3 for i in range(DEFAULT.probe_values)]
+    # The position is folded in: one value at two positions gives two keys.
+    assert len(set(probe_keys(np.zeros(DEFAULT.num_perm, dtype=np.uint32)).tolist())) == DEFAULT.probe_values
 
 
 def test_params_reject_more_banded_rows_than_permutations() -> None:

@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
+from ingest import bandindex
 from ingest.config import Source
 from ingest.dedup import Deduplicator
 from ingest.devset import generate
+from ingest.fingerprint import DEFAULT, DedupParams
 from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.records import Article, RunStats
 from ingest.store.db import write_transaction
@@ -24,7 +26,7 @@ PUBLISHED = datetime(2025, 6, 1, 8, tzinfo=UTC)
 DOCS = generate(seed=0)
 STORY = next(s for s in sorted({d.story_id for d in DOCS}) if sum(d.story_id == s for d in DOCS) >= 2)
 ORIGINAL, COPY = [d for d in DOCS if d.story_id == STORY][:2]
-UNRELATED = next(d for d in DOCS if d.story_id != STORY)
+UNRELATED, OTHER = [d for d in DOCS if d.story_id != STORY][:2]
 
 
 def article(text: str, name: str, hours: float = 0.0) -> Article:
@@ -35,9 +37,9 @@ def article(text: str, name: str, hours: float = 0.0) -> Article:
     )  # fmt: skip
 
 
-def writer(engine: Engine) -> ArticleWriter:
+def writer(engine: Engine, params: DedupParams = DEFAULT) -> ArticleWriter:
     ids = ensure_sources(engine, [Source(name="outlet", homepage="https://outlet.example.ma/")])
-    return ArticleWriter(ids, Deduplicator(), RunStats())
+    return ArticleWriter(ids, Deduplicator(params), RunStats())
 
 
 def write(engine: Engine, w: ArticleWriter, a: Article) -> None:
@@ -86,3 +88,22 @@ def test_an_undated_copy_is_found_by_a_writer_that_never_cached_its_original(eng
     undated = replace(article(COPY.text, "copy"), published_at=None, fetched_at=PUBLISHED + timedelta(days=90))
     write(engine, writer(engine), undated)
     assert story_of(engine, "copy") == story_of(engine, "original")
+
+
+def test_a_writer_that_finds_too_many_foreign_copies_reloads_and_still_finds_them(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bandindex, "_RESYNC_LIMIT", 1)
+    one, two = writer(engine), writer(engine)
+    write(engine, two, article(UNRELATED.text, "unrelated"))  # `two` now holds this week's bucket
+    write(engine, one, article(ORIGINAL.text, "original", hours=1))
+    write(engine, one, article(OTHER.text, "other", hours=1))  # two foreign copies: above the limit
+    write(engine, two, article(COPY.text, "copy", hours=2))
+    assert story_of(engine, "copy") == story_of(engine, "original") is not None
+
+
+def test_an_index_without_probe_keys_still_places_dated_copies(engine: Engine) -> None:
+    w = writer(engine, DedupParams(probe_values=0))
+    write(engine, w, article(ORIGINAL.text, "original"))
+    write(engine, w, article(COPY.text, "copy", hours=2))
+    assert story_of(engine, "copy") == story_of(engine, "original") is not None

@@ -21,7 +21,7 @@ from ingest.devset import DevDoc, generate
 from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.records import Article, RunStats
 from ingest.store.db import write_transaction
-from ingest.store.models import CopyRow, IndexRow, SourceRow, StoryRow
+from ingest.store.models import CopyRow, IndexKeysRow, ProbeRow, SourceRow, StoryRow
 
 OUTLETS = [f"outlet{i}" for i in range(5)]
 FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
@@ -118,7 +118,8 @@ def test_story_loses_its_index_rows_with_its_last_copy(engine: Engine) -> None:
     with write_transaction(engine) as session:
         copy = session.scalars(select(CopyRow)).one()
         Deduplicator().detach(session, copy.id, copy.story_id, FETCHED)
-        assert session.scalars(select(IndexRow)).all() == []
+        assert session.scalars(select(IndexKeysRow)).all() == []
+        assert session.scalars(select(ProbeRow)).all() == []
         assert session.scalars(select(StoryRow)).all() == []
 
 
@@ -181,7 +182,6 @@ def test_sources_are_registered_once(engine: Engine) -> None:
     store(engine, [article(DOCS[1])])
     with engine.connect() as conn:
         assert sorted(conn.execute(select(SourceRow.name)).scalars()) == OUTLETS
-        conn.execute(delete(IndexRow))
 
 
 def _words(seed: int, n: int) -> list[str]:
@@ -244,7 +244,8 @@ def test_copies_across_a_time_bucket_boundary_or_undated_are_found(engine: Engin
     )
     for order in ([first, second], [second, first]):
         with write_transaction(engine) as session:
-            session.execute(delete(IndexRow))
+            session.execute(delete(ProbeRow))
+            session.execute(delete(IndexKeysRow))
             session.execute(delete(CopyRow))
             session.execute(delete(StoryRow))
         store(engine, order)
@@ -270,12 +271,13 @@ def test_explain_says_where_a_copy_is_why_and_how_it_compares(engine: Engine) ->
     assert len(later.other_stories) <= 3
 
 
-def test_undated_copy_fetched_long_after_its_dated_original_joins_it(engine: Engine) -> None:
+@pytest.mark.parametrize("batches", [(), (2,)], ids=["one-by-one", "one-batch"])
+def test_undated_copy_fetched_long_after_its_dated_original_joins_it(engine: Engine, batches: tuple[int]) -> None:
     original = replace(article(DOCS[0]), url="https://x.example.ma/original")
     late = replace(
         original, url="https://y.example.ma/amp-copy", published_at=None, fetched_at=FETCHED + timedelta(days=400)
     )
-    store(engine, [original, late])
+    store(engine, [original, late], batches)
     groups = grouping(engine)
     assert groups["https://x.example.ma/original"] == groups["https://y.example.ma/amp-copy"]
 
@@ -284,9 +286,11 @@ def test_rebuilt_index_equals_the_index_built_by_placement(engine: Engine) -> No
     from ingest.dedup import rebuild_index
 
     store(engine, [article(d) for d in DOCS[:30]])
+    blobs = select(IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
+    index = (blobs, select(ProbeRow.key, ProbeRow.copy_id))
     with engine.connect() as conn:
-        before = set(conn.execute(select(IndexRow.bucket, IndexRow.key, IndexRow.copy_id)))
+        before = [set(conn.execute(q)) for q in index]
     with write_transaction(engine) as session:
         assert rebuild_index(session) == 30
     with engine.connect() as conn:
-        assert set(conn.execute(select(IndexRow.bucket, IndexRow.key, IndexRow.copy_id))) == before
+        assert [set(conn.execute(q)) for q in index] == before

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 
-from ingest.store.db import upgrade
+import numpy as np
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, Engine, inspect, text
+
+from ingest.config import Source
+from ingest.dedup import Deduplicator, signature_bytes, time_bucket
+from ingest.devset import generate
+from ingest.fingerprint import Fingerprint, band_keys, fingerprint, probe_keys
+from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.records import Article, RunStats
+from ingest.store.db import make_engine, upgrade, write_transaction
 from ingest.store.models import Base
 
 
@@ -28,32 +40,109 @@ def test_canonical_articles_view_is_queryable(engine: Engine) -> None:
 
 
 def test_upgrade_to_0002_rebuilds_the_band_index_of_stored_copies(database_url: str) -> None:
-    from datetime import UTC, datetime
-
-    from ingest.dedup import signature_bytes, time_bucket
-    from ingest.fingerprint import band_keys, fingerprint
-    from ingest.store.db import make_engine
-
     engine = make_engine(database_url)
     upgrade(engine, "0001")
-    fp = fingerprint("أعلنت وزارة الصحة اليوم عن إطلاق حملة وطنية للتلقيح في جميع جهات المملكة")
-    published = datetime(2025, 6, 1, 9, tzinfo=UTC)
+    fp = fingerprint(ORIGINAL.text)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO sources (id, name, homepage, consecutive_failed_runs, healthy)"
-                          " VALUES (1, 'outlet', 'https://outlet.example.ma/', 0, true)"))  # fmt: skip
-        conn.execute(
-            text(
-                "INSERT INTO article_copies (id, source_id, url, fetched_url, title, text, search_text, published_at,"
-                " fetched_at, extraction_method, content_hash, signature, token_count) VALUES (1, 1, 'u', 'u', 't',"
-                " 't', 't', :published, :published, 'test', 'h', :signature, :length)"
-            ),
-            {"published": published, "signature": signature_bytes(fp), "length": fp.length},
-        )
-    upgrade(engine)
+        insert_copy(conn, fp, story=False)
+    upgrade(engine, "0002")
     with engine.connect() as conn:
         rows = set(conn.execute(text("SELECT bucket, key, copy_id FROM lsh_index")))
         logged = conn.execute(text("SELECT copy_id, bucket FROM lsh_log")).all()
-    bucket = time_bucket(published)
+    bucket = time_bucket(PUBLISHED)
     assert rows == {(bucket, int(k), 1) for k in band_keys(fp.signature)}
     assert [tuple(r) for r in logged] == [(1, bucket)]
     engine.dispose()
+
+
+def test_upgrade_to_0003_indexes_a_copy_stored_under_0002_so_later_copies_join_it(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0002")
+    fp = fingerprint(ORIGINAL.text)
+    with engine.begin() as conn:
+        insert_copy(conn, fp, story=True)
+    upgrade(engine)
+    keys, probe = band_keys(fp.signature), probe_keys(fp.signature)
+    assert stored_index(engine) == (
+        {(1, time_bucket(PUBLISHED), np.concatenate([keys, probe]).astype("<i8").tobytes())},
+        {(int(k), 1) for k in probe},
+    )
+    writer = ArticleWriter(ensure_sources(engine, [OUTLET]), Deduplicator(), RunStats())
+    dated = article("copy", COPY.text, PUBLISHED + timedelta(hours=2), PUBLISHED + timedelta(hours=2))
+    undated = article("amp", ORIGINAL.text, None, PUBLISHED + timedelta(days=400))  # found through lsh_probe
+    for a in (dated, undated):
+        with write_transaction(engine) as session:
+            writer.write(session, Extracted(a, 200, a.fetched_at))
+    with engine.connect() as conn:
+        assert set(conn.execute(text("SELECT id, story_id FROM article_copies"))) == {(1, 1), (2, 1), (3, 1)}
+    engine.dispose()
+
+
+def test_downgrade_to_0002_refills_the_band_index_from_the_stored_keys(engine: Engine) -> None:
+    writer = ArticleWriter(ensure_sources(engine, [OUTLET]), Deduplicator(), RunStats())
+    with write_transaction(engine) as session:
+        writer.write(session, Extracted(article("original", ORIGINAL.text, PUBLISHED, PUBLISHED), 200, PUBLISHED))
+    before = stored_index(engine)
+    config = Config()
+    config.set_main_option("script_location", str(files("ingest.migrations")))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    with engine.connect() as conn:
+        rows = set(conn.execute(text("SELECT bucket, key, copy_id FROM lsh_index")))
+    assert rows == {(time_bucket(PUBLISHED), int(k), 1) for k in band_keys(fingerprint(ORIGINAL.text).signature)}
+    upgrade(engine)
+    assert stored_index(engine) == before
+
+
+DOCS = generate(seed=0)
+ORIGINAL, COPY = next(
+    pair for s in sorted({d.story_id for d in DOCS}) if len(pair := [d for d in DOCS if d.story_id == s][:2]) == 2
+)
+PUBLISHED = datetime(2025, 6, 1, 9, tzinfo=UTC)
+OUTLET = Source(name="outlet", homepage="https://outlet.example.ma/")
+
+
+def insert_copy(conn: Connection, fp: Fingerprint, *, story: bool) -> None:
+    """Copy 1 of source 1 in an empty store, as an older revision stores it (optionally in story 1).
+
+    No explicit ids: PostgreSQL's sequences would not move past them."""
+    conn.execute(text("INSERT INTO sources (name, homepage, consecutive_failed_runs, healthy)"
+                      " VALUES ('outlet', 'https://outlet.example.ma/', 0, true)"))  # fmt: skip
+    if story:
+        conn.execute(
+            text(
+                "INSERT INTO stories (first_published_at, source_count, copy_count, created_at, updated_at)"
+                " VALUES (:published, 1, 1, :published, :published)"
+            ),
+            {"published": PUBLISHED},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO article_copies (source_id, story_id, url, fetched_url, title, text, search_text,"
+            " published_at, fetched_at, extraction_method, content_hash, signature, token_count) VALUES (1,"
+            " :story, 'u', 'u', 't', :text, 't', :published, :published, 'test', 'h', :signature, :length)"
+        ),
+        {
+            "story": 1 if story else None,
+            "text": ORIGINAL.text,
+            "published": PUBLISHED,
+            "signature": signature_bytes(fp),
+            "length": fp.length,
+        },
+    )
+    if story:
+        conn.execute(text("UPDATE stories SET canonical_copy_id = 1"))
+
+
+def article(name: str, text_: str, published: datetime | None, fetched: datetime) -> Article:
+    return Article(
+        url=f"https://outlet.example.ma/{name}", source="outlet", title=text_[:60], text=text_,
+        published_at=published, fetched_at=fetched, language="ar",
+    )  # fmt: skip
+
+
+def stored_index(engine: Engine) -> tuple[set[tuple[int, int, bytes]], set[tuple[int, int]]]:
+    with engine.connect() as conn:
+        blobs = {(c, b, bytes(k)) for c, b, k in conn.execute(text("SELECT copy_id, bucket, keys FROM lsh_keys"))}
+        return blobs, {(k, c) for k, c in conn.execute(text("SELECT key, copy_id FROM lsh_probe"))}

@@ -52,8 +52,8 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
-        # 64 MB of page cache (the default is 2 MB): the writer inserts 64 index rows per copy at
-        # random keys inside the current time bucket, whose pages then stay in memory.
+        # 64 MB of page cache (the default is 2 MB): the writer inserts each copy's probe keys at
+        # random places in `lsh_probe`, whose pages then mostly stay in memory.
         cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 

@@ -3,7 +3,8 @@
 - `sources`: one row per configured outlet, with its health.
 - `article_copies`: every fetched article copy (one per canonical URL), with its fingerprint.
 - `stories`: one row per story: its elected canonical copy, first publication, source count.
-- `lsh_index`: the persistent MinHash LSH index: one (time bucket, band key, copy) row per band.
+- `lsh_keys`: the persistent MinHash LSH index: one row per copy, its time bucket and LSH keys.
+- `lsh_probe`: each copy's few probe keys, searchable across the whole store (undated copies).
 - `lsh_log`: one row per copy (re)indexed, in commit order: how a process learns what others indexed.
 - `fetch_state`: the crawler's memory of non-article URLs and of failed fetches.
 - `crawl_runs`: one row per crawl run, with its statistics.
@@ -124,18 +125,30 @@ class CopyRow(Base):
     )
 
 
-class IndexRow(Base):
-    __tablename__ = "lsh_index"
+class IndexKeysRow(Base):
+    __tablename__ = "lsh_keys"
 
-    # The time bucket leads: a process loads the buckets of its time window as key ranges, and
-    # inserts land in the current bucket's pages instead of all over a billion-row key space.
-    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # The band index is folded into the band hash, so one column serves every band.
-    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # One row per indexed copy, not one per band: a B-tree insert per band cost more than the
+    # rest of placing a copy. A process loads the buckets of its time window by (bucket, copy_id).
     copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer)
+    # The copy's band keys then its probe keys, little-endian int64 (`ingest.bandindex`).
+    keys: Mapped[bytes] = mapped_column(LargeBinary)
 
-    # SQLite: the primary key is the table itself, one B-tree fewer per index row.
-    __table_args__ = (Index("ix_lsh_index_copy_id", "copy_id"), {"sqlite_with_rowid": False})
+    __table_args__ = (Index("ix_lsh_keys_bucket_copy_id", "bucket", "copy_id"),)
+
+
+class ProbeRow(Base):
+    __tablename__ = "lsh_probe"
+
+    # The few probe keys of each copy, searchable across every time bucket (undated copies).
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # No foreign key: its cascade would need an index on copy_id, the B-tree this table saves;
+    # `BandIndex.remove` deletes a copy's rows by their keys, read from its `lsh_keys` row.
+    copy_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+    # SQLite: the primary key is the table itself, one B-tree fewer.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class IndexLogRow(Base):
