@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.normalize import _fold, normalize, normalize_chunks, tokens
+from ingest.normalize import _fold, normalize, tokens
 
 # Arabic letters, digits of three scripts, diacritics, tatweel, punctuation of both scripts, spaces.
 _ALPHABET = st.sampled_from(
@@ -74,8 +74,3 @@ def test_chunked_normalize_equals_folding_the_whole_text(text: str) -> None:
     """`normalize` folds chunk by chunk through a cache; it must equal folding the whole text at once."""
     assert normalize(text) == _fold(text)
     assert normalize(text) == _fold(text)  # second call: from the cache
-
-
-@given(st.lists(_ARABIC_TEXT, max_size=8))
-def test_normalize_chunks_is_normalize_of_the_joined_chunks(chunks: list[str]) -> None:
-    assert normalize_chunks(chunks) == normalize(" ".join(chunks))
