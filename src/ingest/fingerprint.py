@@ -190,7 +190,7 @@ class _ChunkCache(dict[str, _Chunk]):
             folded=folded,
             packed=b"".join(xxhash.xxh3_64_intdigest(w.encode()).to_bytes(8, "little") for w in words),
             number=".".join(normalize(number.group()).split()) if number else "",
-            # The words themselves, not "word|" keys: for a one-word chunk they are `folded`.
+            # Words, not "word|" keys: for a one-word chunk, folded, first and last are one string.
             first=words[0] if words else "",
             # A number is no left-hand context of the next one ("2025|10|" would pair two numbers).
             last=words[-1] if words and not words[-1][0].isdigit() else "",
@@ -249,7 +249,7 @@ def _shingle_hashes(token: np.ndarray, n: int) -> np.ndarray:
         acc = acc * _GOLDEN + token[k : k + count]
     acc = _fmix64(acc).astype(np.uint32)  # the low 32 bits, mixed from every token
     acc.sort()
-    # np.unique is 8x slower here, and concatenating a [True] head to the mask 2x.
+    # np.unique is 8x slower here, and concatenating a [True] head to the mask 2.5x.
     first = np.empty(acc.size, dtype=bool)
     first[0] = True
     np.not_equal(acc[1:], acc[:-1], out=first[1:])
