@@ -62,9 +62,8 @@ def normalize(text: str) -> str:
     # NFKC, lower-casing and the final-sigma rule see no further than a whitespace break), so the
     # text is folded chunk by chunk, and chunks (words, mostly) repeat: a dict makes most of them
     # one lookup. ~8x faster than folding the whole text on a 3 KB article; a test pins equality.
-    cache = _FOLDED
-    parts = [cache[chunk] for chunk in text.split()]
-    return " ".join(part for part in parts if part)
+    # Chunks of punctuation fold to "" and are dropped; map and filter keep the loop in C.
+    return " ".join(filter(None, map(_FOLDED.__getitem__, text.split())))
 
 
 class _FoldCache(dict[str, str]):

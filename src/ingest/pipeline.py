@@ -35,9 +35,8 @@ from ingest.boilerplate import RecurringLines
 from ingest.config import Source
 from ingest.dedup import Deduplicator, NewCopy, numbers_text, shingle_bytes, signature_bytes
 from ingest.extract import extract
-from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, fingerprint
+from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, prepare
 from ingest.frontier import FetchOutcome
-from ingest.normalize import normalize
 from ingest.records import Article, FetchedPage, Rejection, RunStats
 from ingest.store.archive import ArchivedPage, archive, pack
 from ingest.store.boilerplate import load_recurring, save_recurring
@@ -78,7 +77,7 @@ class Prepared:
 
     @classmethod
     def of(cls, article: Article, params: DedupParams = DEFAULT) -> Prepared:
-        return cls(normalize(f"{article.title}\n{article.text}"), fingerprint(article.text, params))
+        return cls(*prepare(article.title, article.text, params))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import numpy as np
@@ -10,8 +11,17 @@ from datasketch import LeanMinHash, MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.devset import base_stories
-from ingest.fingerprint import DEFAULT, DedupParams, band_keys, fingerprint, fingerprints, probe_keys
+from ingest.devset import base_stories, generate
+from ingest.fingerprint import (
+    DEFAULT,
+    DedupParams,
+    Fingerprint,
+    band_keys,
+    fingerprint,
+    fingerprints,
+    prepare,
+    probe_keys,
+)
 from ingest.normalize import normalize
 from ingest.similarity import compare
 
@@ -19,11 +29,43 @@ _WORD = st.text(st.sampled_from(list("ابتثجحدرسعفقلمنهوي")), m
 _TEXT = st.lists(_WORD, min_size=5, max_size=120).map(" ".join)
 # Raw text as outlets write it: mixed scripts, digits, punctuation glued to words, odd spaces.
 _RAW = st.text(st.sampled_from(list("ابتثجحدرسعفقلمنهويأإىةـ٠١٢3، .؛:-()\n\u064e\u200f")), max_size=200)
+# Raw lines, long paragraphs, related-articles headers and numbers: prepare cuts some of them.
+_LINE = _RAW | st.sampled_from(["أخبار ذات صلة", " اقرأ أيضا: ", "١٠٫٨٥ %", "2,9", *base_stories()[0].paragraphs])
+_ARTICLE = st.lists(_LINE, max_size=12).map("\n".join)
 
 
 def _story(story_id: str) -> str:
     story = next(s for s in base_stories() if s.story_id == story_id)
     return "\n".join([story.headline, *story.paragraphs])
+
+
+def _same(a: Fingerprint, b: Fingerprint) -> bool:
+    return (
+        np.array_equal(a.shingles, b.shingles)
+        and np.array_equal(a.signature, b.signature)
+        and a.numbers == b.numbers
+        and a.length == b.length
+    )
+
+
+def test_fingerprints_are_those_already_stored() -> None:
+    # Stored fingerprints and band keys must stay valid: any change to these bytes needs a migration.
+    digest = hashlib.sha256()
+    for doc in generate(0):
+        fp = fingerprint(doc.text)
+        digest.update(fp.shingles.astype("<u4").tobytes())
+        digest.update(fp.signature.astype("<u4").tobytes())
+        digest.update("\n".join(sorted(fp.numbers)).encode())
+        digest.update(fp.length.to_bytes(4, "little"))
+    assert digest.hexdigest() == "4c434bb3144a9d95e24d68aee59b3e61c8a0245e59634517eca410648791aff7"
+
+
+@given(_RAW, _ARTICLE)
+@settings(max_examples=300)
+def test_prepare_is_normalize_and_fingerprint(title: str, text: str) -> None:
+    search_text, fp = prepare(title, text)
+    assert search_text == normalize(f"{title}\n{text}")
+    assert _same(fp, fingerprint(text))
 
 
 @given(_TEXT)
