@@ -178,8 +178,8 @@ class Deduplicator:
             return []
         started = time.perf_counter()
         conn = session.connection()
-        keys = [band_keys(fp.signature, self.params) for _, fp in batch]
-        probes = [probe_keys(fp.signature, self.params) for _, fp in batch]
+        signatures = np.stack([fp.signature for _, fp in batch])
+        keys, probes = list(band_keys(signatures, self.params)), list(probe_keys(signatures, self.params))
         stored_hits = self._hits(session, [copy for copy, _ in batch], keys, probes)
         book = StoryBook(conn, lambda row: self._fingerprint_of(conn, row))
         # Read every stored candidate, its story and the story's canonical copy in a few queries.

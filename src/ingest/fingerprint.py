@@ -150,16 +150,18 @@ def band_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarra
 
     Two signatures share key i iff their rows of band i are equal (up to a 2^-63 collision);
     the band index seeds the hash, so equal rows in different bands give different keys and
-    one column of keys can index all bands.
+    one column of keys can index all bands. A stack of signatures (n, num_perm) gets a stack
+    of keys (n, bands), in one pass.
     """
-    if len(signature) < params.bands * params.rows:
-        raise ValueError(f"signature of {len(signature)} values is shorter than bands * rows")
+    if signature.shape[-1] < params.bands * params.rows:
+        raise ValueError(f"signature of {signature.shape[-1]} values is shorter than bands * rows")
     # Values as uint32 whatever dtype the signature came back from storage in; numpy's uint64
     # arithmetic wraps identically on every machine, so stored keys stay valid everywhere.
-    rows = signature[: params.bands * params.rows].astype(np.uint32).reshape(params.bands, params.rows)
+    values = signature[..., : params.bands * params.rows].astype(np.uint32)
+    rows = values.reshape(*signature.shape[:-1], params.bands, params.rows)
     h = np.arange(1, params.bands + 1, dtype=_U64) * _GOLDEN  # the band index seeds the hash
     for j in range(params.rows):
-        h = _fmix64((h ^ rows[:, j].astype(_U64)) * _GOLDEN)
+        h = _fmix64((h ^ rows[..., j].astype(_U64)) * _GOLDEN)
     return (h & _U64(_MASK63)).astype(np.int64)
 
 
@@ -170,10 +172,11 @@ def probe_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarr
     position seeds the hash, as the band index does in `band_keys`. Single values, not 2-row
     bands: with this few keys, a pair at Jaccard J shares at least one with probability
     1 - (1 - J)^8 (0.83 at J = 0.2, a trimmed copy), where 8 two-row bands would give 0.28.
+    A stack of signatures gets a stack of keys, as in `band_keys`.
     """
-    if len(signature) < params.probe_values:
-        raise ValueError(f"signature of {len(signature)} values is shorter than probe_values")
-    values = signature[: params.probe_values].astype(np.uint32).astype(_U64)
+    if signature.shape[-1] < params.probe_values:
+        raise ValueError(f"signature of {signature.shape[-1]} values is shorter than probe_values")
+    values = signature[..., : params.probe_values].astype(np.uint32).astype(_U64)
     h = np.arange(1, params.probe_values + 1, dtype=_U64) * _GOLDEN  # the position seeds the hash
     return (_fmix64((h ^ values) * _GOLDEN) & _U64(_MASK63)).astype(np.int64)
 

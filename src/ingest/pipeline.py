@@ -51,7 +51,8 @@ _STORED_COPIES = select(CopyRow.url, CopyRow.id, CopyRow.fetched_url, CopyRow.co
     CopyRow.url.in_(bindparam("urls", expanding=True))
 )
 _REFETCHED = update(CopyRow).where(CopyRow.id == bindparam("copy")).values(fetched_at=bindparam("at"))
-_NEW_COPIES = insert(CopyRow).returning(CopyRow.id, sort_by_parameter_order=True)
+# Matched back by URL: asking for parameter order makes SQLAlchemy insert row by row on SQLite.
+_NEW_COPIES = insert(CopyRow).returning(CopyRow.url, CopyRow.id)
 _BATCH_SIZE = 200
 _BATCH_SECONDS = 0.5
 _CLOSE = object()
@@ -224,8 +225,8 @@ class ArticleWriter:
             record_fetch_state(session, aliases)
         if refetched:
             conn.execute(_REFETCHED, refetched)
-        ids = conn.execute(_NEW_COPIES, [fields for _, fields, _ in new]).scalars().all() if new else []
-        placing = [(pos, _new_copy(i, fields), fp) for (pos, fields, fp), i in zip(new, ids, strict=True)]
+        ids = dict(conn.execute(_NEW_COPIES, [fields for _, fields, _ in new]).all()) if new else {}
+        placing = [(pos, _new_copy(ids[fields["url"]], fields), fp) for pos, fields, fp in new]
         for position, existing, fields, fp in changed:
             # The text changed on re-fetch (a correction): re-evaluate its story membership.
             self.dedup.detach(session, existing.id, existing.story_id, fields["fetched_at"])

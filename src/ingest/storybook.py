@@ -54,7 +54,9 @@ _MEMBERS = (
     .join(StoryRow, StoryRow.id == CopyRow.story_id)
     .where(CopyRow.story_id.in_(bindparam("stories", expanding=True)))
 )
-_NEW_STORIES = insert(StoryRow).returning(StoryRow.id, sort_by_parameter_order=True)
+# Rows come back matched by canonical copy (one per new story), not in parameter order: asking
+# for that order makes SQLAlchemy insert row by row on SQLite.
+_NEW_STORIES = insert(StoryRow).returning(StoryRow.canonical_copy_id, StoryRow.id)
 _SET_STORY = (
     update(CopyRow)
     .where(CopyRow.id == bindparam("copy"))
@@ -236,8 +238,8 @@ class StoryBook:
         if not founded:
             return {}
         rows = [_election_row(s) | {"created_at": s.created_at} for s in founded]
-        ids = self.conn.execute(_NEW_STORIES, [_as_columns(r) for r in rows]).scalars().all()
-        return {s.id: real for s, real in zip(founded, ids, strict=True)}
+        written = dict(self.conn.execute(_NEW_STORIES, [_as_columns(r) for r in rows]).all())
+        return {s.id: written[s.canonical_id] for s in founded}
 
     @staticmethod
     def _placement_row(copy_id: int, placed: _Placed, resolve: Callable[[int], int]) -> dict[str, Any]:

@@ -209,6 +209,12 @@ def test_probe_keys_match_iff_values_match_at_the_same_position() -> None:
     assert len(set(probe_keys(np.zeros(DEFAULT.num_perm, dtype=np.uint32)).tolist())) == DEFAULT.probe_values
 
 
+def test_a_stack_of_signatures_gets_the_keys_of_each_signature() -> None:
+    signatures = np.stack([fingerprint(_story(s)).signature for s in ("court-01", "parl-01", "foot-01")])
+    assert np.array_equal(band_keys(signatures), np.stack([band_keys(s) for s in signatures]))
+    assert np.array_equal(probe_keys(signatures), np.stack([probe_keys(s) for s in signatures]))
+
+
 def test_params_reject_more_banded_rows_than_permutations() -> None:
     with pytest.raises(ValueError):
         DedupParams(num_perm=128, bands=65, rows=2)

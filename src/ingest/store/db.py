@@ -55,6 +55,10 @@ def make_engine(url: str) -> Engine:
         # 64 MB of page cache (the default is 2 MB): the writer inserts each copy's probe keys at
         # random places in `lsh_probe`, whose pages then mostly stay in memory.
         cur.execute("PRAGMA cache_size=-65536")
+        # Checkpoint the WAL into the database every ~80 MB instead of every 4 MB: a transaction of
+        # 200 copies dirties ~1,500 pages, so the default checkpointed (and fsynced) on every commit,
+        # rewriting the same hot index pages each time. Measured: commit 590 -> 290 us per copy.
+        cur.execute("PRAGMA wal_autocheckpoint=20000")
         cur.close()
 
     @event.listens_for(engine, "begin")
