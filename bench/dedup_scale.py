@@ -409,7 +409,7 @@ def report(args: argparse.Namespace, result: dict[str, Any], dev: dict[str, floa
         ("verified per doc", per("verified")),
         ("peak RSS, MB", f"{result['rss_mb']:,.0f}"),
         ("ready after process start, s", f"{result['ready']:.2f}"),
-        ("first copy placed after process start, s", f"{result['first_placed']:.2f}"),
+        ("first batch committed after process start, s", f"{result['first_placed']:.2f}"),
         ("index buckets loaded / entries cached", f"{result['buckets_loaded']} / {result['entries']:,}"),
         ("dev set in the big store: P / R", f"{result['big_precision']:.3f} / {result['big_recall']:.3f}"),
         ("synthetic timed copies: P / R", f"{result['syn_precision']:.3f} / {result['syn_recall']:.3f}"),
