@@ -27,7 +27,7 @@ Copies are placed a batch (one write transaction) at a time: the index is search
 whole batch in one vectorised pass, candidates and their stories are read in a few bulk queries
 into a `StoryBook`, decisions are taken in memory in batch order (each copy sees the ones placed
 before it), and the book writes the batch's stories back at the end. The outcome is the one
-placing each copy in its own transaction would give.
+placing the copies one at a time would give.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class Deduplicator:
     def place(self, session: Session, batch: Sequence[tuple[NewCopy, Fingerprint]]) -> list[Placement]:
         """Put each copy (stored, with no story yet) into a story and index it, in batch order.
 
-        The result is the one placing the copies one transaction each would give: a copy sees
+        The result is the one placing the copies one at a time would give: a copy sees
         the copies placed before it in the batch as it sees stored ones.
         """
         if not batch:

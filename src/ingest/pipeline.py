@@ -75,10 +75,12 @@ class Prepared:
 
     search_text: str  # normalize(title + text)
     fingerprint: Fingerprint
+    content_hash: str  # sha1 of the search text: a re-fetched copy with the same hash is unchanged
 
     @classmethod
     def of(cls, article: Article, params: DedupParams = DEFAULT) -> Prepared:
-        return cls(*prepare(article.title, article.text, params))
+        search_text, fp = prepare(article.title, article.text, params)
+        return cls(search_text, fp, hashlib.sha1(search_text.encode()).hexdigest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,16 +213,15 @@ class ArticleWriter:
         for position, (article, prepared) in enumerate(articles):
             existing = stored.get(article.url)
             aliases += self._alias(article, existing.fetched_url if existing is not None else None)
-            fields = self._fields(article, prepared)
             if existing is None:
-                new.append((position, fields, prepared.fingerprint))
+                new.append((position, self._fields(article, prepared), prepared.fingerprint))
             elif _alias_of_its_own_page(article, existing.fetched_url):
                 self.stats.unchanged += 1
-            elif existing.content_hash == fields["content_hash"]:
+            elif existing.content_hash == prepared.content_hash:
                 refetched.append({"copy": existing.id, "at": article.fetched_at})
                 self.stats.unchanged += 1
             else:
-                changed.append((position, existing, fields, prepared.fingerprint))
+                changed.append((position, existing, self._fields(article, prepared), prepared.fingerprint))
         if aliases:
             record_fetch_state(session, aliases)
         if refetched:
@@ -257,7 +258,7 @@ class ArticleWriter:
             "section": article.section,
             "image_url": article.image_url,
             "extraction_method": article.method,
-            "content_hash": hashlib.sha1(prepared.search_text.encode()).hexdigest(),
+            "content_hash": prepared.content_hash,
             "signature": signature_bytes(fp),
             "shingles": shingle_bytes(fp),
             "numbers": numbers_text(fp),
