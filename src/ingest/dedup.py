@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -101,6 +101,7 @@ class NewCopy:
     content_hash: str
     url: str
     source_id: int
+    stored: bool = True  # False: not inserted yet; `place` hands its row's placement to `insert_new`
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,7 @@ class Counters:
     verified: int = 0  # candidate pairs run through `verify`
     refingerprinted: int = 0  # candidates stored without a fingerprint (before schema 0002)
     seconds: float = 0.0  # spent placing (index writes at commit are `BandIndex.write_seconds`)
+    storing_seconds: float = 0.0  # of `seconds`, spent in `insert_new`: the copies' own rows, not dedup's work
 
 
 def time_bucket(published_at: datetime | None, params: DedupParams = DEFAULT) -> int:
@@ -168,11 +170,18 @@ class Deduplicator:
     def fingerprint(self, text: str) -> Fingerprint:
         return fingerprint(text, self.params)
 
-    def place(self, session: Session, batch: Sequence[tuple[NewCopy, Fingerprint]]) -> list[Placement]:
-        """Put each copy (stored, with no story yet) into a story and index it, in batch order.
+    def place(
+        self,
+        session: Session,
+        batch: Sequence[tuple[NewCopy, Fingerprint]],
+        insert_new: Callable[[Mapping[int, dict[str, Any]]], None] | None = None,
+    ) -> list[Placement]:
+        """Put each copy (with no story yet) into a story and index it, in batch order.
 
         The result is the one placing the copies one at a time would give: a copy sees
-        the copies placed before it in the batch as it sees stored ones.
+        the copies placed before it in the batch as it sees stored ones. Copies not `stored`
+        yet (new ids from `allocate_ids`) are stored by `insert_new`, given their placement
+        columns by copy id, once the stories they found exist: each is written once.
         """
         if not batch:
             return []
@@ -204,9 +213,19 @@ class Deduplicator:
             chosen.append(self._place_one(book, copy, fp, self._best(hits.merged(here), copy.id, count=True)))
             self.index.add(session, copy.id, bucket, copy_keys, probe)
             self._remember(copy.id, copy.content_hash, fp)
-        founded = book.write()
+        founded = book.write(self._timed(insert_new) if insert_new else None)
         self.counters.seconds += time.perf_counter() - started
         return [replace(p, story_id=founded.get(p.story_id, p.story_id)) for p in chosen]
+
+    def _timed(
+        self, insert_new: Callable[[Mapping[int, dict[str, Any]]], None]
+    ) -> Callable[[Mapping[int, dict[str, Any]]], None]:
+        def timed(placements: Mapping[int, dict[str, Any]]) -> None:
+            started = time.perf_counter()
+            insert_new(placements)
+            self.counters.storing_seconds += time.perf_counter() - started
+
+        return timed
 
     def _place_one(self, book: StoryBook, copy: NewCopy, fp: Fingerprint, ids: list[int]) -> Placement:
         verdicts: dict[int, Verdict] = {}
@@ -223,11 +242,11 @@ class Deduplicator:
         accepted = self._accepted_stories(book, copy, fp, matched, verdicts)
         if not accepted:
             story = book.found(member)
-            book.place(mine, story.id, None, _FOUNDED)
+            book.place(mine, story.id, None, _FOUNDED, stored=copy.stored)
             return Placement(story.id, True, None, _FOUNDED)
         score, story_id, reason = accepted[0]
         book.join(story_id, member)
-        book.place(mine, story_id, score, reason, tuple((s, sc) for sc, s, _ in accepted[1:]))
+        book.place(mine, story_id, score, reason, tuple((s, sc) for sc, s, _ in accepted[1:]), copy.stored)
         return Placement(story_id, False, score, reason)
 
     def detach(self, session: Session, copy_id: int, story_id: int | None, now: datetime) -> None:

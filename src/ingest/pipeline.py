@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -40,7 +40,7 @@ from ingest.frontier import FetchOutcome
 from ingest.records import Article, FetchedPage, Rejection, RunStats
 from ingest.store.archive import ArchivedPage, archive, pack
 from ingest.store.boilerplate import load_recurring, save_recurring
-from ingest.store.db import upsert, write_transaction
+from ingest.store.db import allocate_ids, upsert, write_transaction
 from ingest.store.frontier import fetch_state_row, record_fetch_state
 from ingest.store.models import CopyRow, SourceRow
 
@@ -51,8 +51,7 @@ _STORED_COPIES = select(CopyRow.url, CopyRow.id, CopyRow.fetched_url, CopyRow.co
     CopyRow.url.in_(bindparam("urls", expanding=True))
 )
 _REFETCHED = update(CopyRow).where(CopyRow.id == bindparam("copy")).values(fetched_at=bindparam("at"))
-# Matched back by URL: asking for parameter order makes SQLAlchemy insert row by row on SQLite.
-_NEW_COPIES = insert(CopyRow).returning(CopyRow.url, CopyRow.id)
+_NEW_COPIES = insert(CopyRow)
 _BATCH_SIZE = 200
 _BATCH_SECONDS = 0.5
 _CLOSE = object()
@@ -226,8 +225,10 @@ class ArticleWriter:
             record_fetch_state(session, aliases)
         if refetched:
             conn.execute(_REFETCHED, refetched)
-        ids = dict(conn.execute(_NEW_COPIES, [fields for _, fields, _ in new]).all()) if new else {}
-        placing = [(pos, _new_copy(ids[fields["url"]], fields), fp) for pos, fields, fp in new]
+        # New copies get their ids now and are inserted by placement, with their story.
+        ids = allocate_ids(conn, CopyRow.__tablename__, len(new))
+        rows = {copy_id: fields for copy_id, (_, fields, _) in zip(ids, new, strict=True)}
+        placing = [(pos, _new_copy(i, fields, stored=False), fp) for i, (pos, fields, fp) in zip(ids, new, strict=True)]
         for position, existing, fields, fp in changed:
             # The text changed on re-fetch (a correction): re-evaluate its story membership.
             self.dedup.detach(session, existing.id, existing.story_id, fields["fetched_at"])
@@ -235,7 +236,11 @@ class ArticleWriter:
             placing.append((position, _new_copy(existing.id, fields), fp))
         placing.sort(key=lambda p: p[0])
         self.stats.articles_extracted += len(placing)
-        for placement in self.dedup.place(session, [(copy, fp) for _, copy, fp in placing]):
+
+        def insert_new(placements: Mapping[int, dict[str, Any]]) -> None:
+            conn.execute(_NEW_COPIES, [{"id": i, **fields, **placements[i]} for i, fields in rows.items()])
+
+        for placement in self.dedup.place(session, [(copy, fp) for _, copy, fp in placing], insert_new):
             if placement.new_story:
                 self.stats.new_stories += 1
             else:
@@ -274,7 +279,7 @@ def _alias_of_its_own_page(article: Article, stored_fetched_url: str) -> bool:
     return bool(article.fetched_url) and article.fetched_url != article.url and stored_fetched_url == article.url
 
 
-def _new_copy(copy_id: int, fields: dict[str, Any]) -> NewCopy:
+def _new_copy(copy_id: int, fields: dict[str, Any], stored: bool = True) -> NewCopy:
     return NewCopy(
         copy_id,
         fields["published_at"],
@@ -282,6 +287,7 @@ def _new_copy(copy_id: int, fields: dict[str, Any]) -> NewCopy:
         fields["content_hash"],
         fields["url"],
         fields["source_id"],
+        stored,
     )
 
 

@@ -16,7 +16,7 @@ smallest URL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from ingest.fingerprint import Fingerprint
+from ingest.store.db import allocate_ids
 from ingest.store.models import CopyRow, StoryRow
 
 __all__ = ["Member", "StoredCopy", "Story", "StoryBook", "election_key"]
@@ -54,14 +55,11 @@ _MEMBERS = (
     .join(StoryRow, StoryRow.id == CopyRow.story_id)
     .where(CopyRow.story_id.in_(bindparam("stories", expanding=True)))
 )
-# Rows come back matched by canonical copy (one per new story), not in parameter order: asking
-# for that order makes SQLAlchemy insert row by row on SQLite.
-_NEW_STORIES = insert(StoryRow).returning(StoryRow.canonical_copy_id, StoryRow.id)
-_SET_STORY = (
-    update(CopyRow)
-    .where(CopyRow.id == bindparam("copy"))
-    .values(story_id=bindparam("story"), similarity=bindparam("sim"), join_reason=bindparam("why"))
-)
+# New stories get their ids from `allocate_ids` and are inserted without a canonical copy: it is
+# a copy of this batch, stored (by the caller) after its story, then set by the election.
+_NEW_STORIES = insert(StoryRow)
+# Rows of placement columns plus "copy_id": the SET clause is the rows' columns.
+_SET_STORY = update(CopyRow).where(CopyRow.id == bindparam("copy_id"))
 _ELECT = (
     update(StoryRow)
     .where(StoryRow.id == bindparam("story"))
@@ -123,6 +121,7 @@ class _Placed:
     similarity: float | None
     reason: str | None
     also: tuple[tuple[int, float], ...]  # other stories it verified against, with their score
+    stored: bool  # the copy's row exists (else the caller inserts it, with its placement)
 
 
 def election_key(member: Member) -> tuple[bool, float, int, str]:
@@ -199,7 +198,7 @@ class StoryBook:
                 story.canonical_id = min(story.members.values(), key=election_key).id if story.members else None
             story.updated_at = now
         self.story_of[copy_id] = None
-        self._placed[copy_id] = _Placed(None, None, None, ())
+        self._placed[copy_id] = _Placed(None, None, None, (), stored=True)
 
     def place(
         self,
@@ -208,70 +207,70 @@ class StoryBook:
         similarity: float | None,
         reason: str,
         also: tuple[tuple[int, float], ...] = (),
+        stored: bool = True,
     ) -> None:
-        """Record where `copy` went; it is a candidate of the batch's later copies from now on."""
+        """Record where `copy` went; it is a candidate of the batch's later copies from now on.
+
+        A copy not `stored` yet is inserted by `write`'s caller, with its placement columns."""
         self.copies[copy.id] = copy
         self.story_of[copy.id] = story_id
-        self._placed[copy.id] = _Placed(story_id, similarity, reason, also)
+        self._placed[copy.id] = _Placed(story_id, similarity, reason, also, stored)
 
     # -- write back ---------------------------------------------------------------------------
-    def write(self) -> dict[int, int]:
-        """Write the batch's new stories, placements and re-elections (in foreign-key order).
+    def write(self, insert_new: Callable[[Mapping[int, dict[str, Any]]], None] | None = None) -> dict[int, int]:
+        """Write the batch back in foreign-key order: new stories, new copies, placements, elections.
 
-        Returns the ids the new stories got, by their temporary (negative) ids."""
+        `insert_new` stores the copies placed here but not stored yet, given their placement
+        columns (story_id, similarity, join_reason) by copy id. Returns the ids the new stories got, by their temporary
+        (negative) ids."""
         written = self._insert_founded()
 
         def resolve(story_id: int) -> int:
             return written.get(story_id, story_id)
 
-        if self._placed:
-            self.conn.execute(_SET_STORY, [self._placement_row(c, p, resolve) for c, p in self._placed.items()])
-        changed = [s for s in self.stories.values() if s.id > 0 and s.updated_at is not None]
-        if kept := [_election_row(s) for s in changed if s.members]:
+        columns = {c: _placement_columns(p, resolve) for c, p in self._placed.items()}
+        if new := {c: columns[c] for c, p in self._placed.items() if not p.stored}:
+            if insert_new is None:
+                raise ValueError(f"{len(new)} placed copies are not stored and nothing stores them")
+            insert_new(new)
+        if stored := [{"copy_id": c, **columns[c]} for c, p in self._placed.items() if p.stored]:
+            self.conn.execute(_SET_STORY, stored)
+        changed = [s for s in self.stories.values() if s.updated_at is not None]
+        if kept := [_election_row(s, resolve) for s in changed if s.members]:
             self.conn.execute(_ELECT, kept)
-        if emptied := [{"story": s.id} for s in changed if not s.members]:
+        if emptied := [{"story": s.id} for s in changed if not s.members and s.id > 0]:
             self.conn.execute(_DELETE_STORY, emptied)
         return written
 
     def _insert_founded(self) -> dict[int, int]:
         founded = [s for s in self.stories.values() if s.id < 0]
-        if not founded:
-            return {}
-        rows = [_election_row(s) | {"created_at": s.created_at} for s in founded]
-        written = dict(self.conn.execute(_NEW_STORIES, [_as_columns(r) for r in rows]).all())
-        return {s.id: written[s.canonical_id] for s in founded}
-
-    @staticmethod
-    def _placement_row(copy_id: int, placed: _Placed, resolve: Callable[[int], int]) -> dict[str, Any]:
-        story = resolve(placed.story_id) if placed.story_id is not None else None
-        reason = placed.reason
-        if placed.also:
-            others = ", ".join(f"story {resolve(s)} ({score:.2f})" for s, score in placed.also)
-            reason = f"{placed.reason}; also matched {others}, joined the best"
-        return {"copy": copy_id, "story": story, "sim": placed.similarity, "why": reason}
+        ids = allocate_ids(self.conn, StoryRow.__tablename__, len(founded))
+        written = dict(zip((s.id for s in founded), ids, strict=True))
+        if founded:
+            rows = [{"id": written[s.id], "created_at": s.created_at, "updated_at": s.updated_at} for s in founded]
+            self.conn.execute(_NEW_STORIES, rows)
+        return written
 
 
-def _election_row(story: Story) -> dict[str, Any]:
+def _placement_columns(placed: _Placed, resolve: Callable[[int], int]) -> dict[str, Any]:
+    """A copy row's placement columns."""
+    story = resolve(placed.story_id) if placed.story_id is not None else None
+    reason = placed.reason
+    if placed.also:
+        others = ", ".join(f"story {resolve(s)} ({score:.2f})" for s, score in placed.also)
+        reason = f"{placed.reason}; also matched {others}, joined the best"
+    return {"story_id": story, "similarity": placed.similarity, "join_reason": reason}
+
+
+def _election_row(story: Story, resolve: Callable[[int], int]) -> dict[str, Any]:
     dates = [m.published_at for m in story.members.values() if m.published_at is not None]
     return {
-        "story": story.id,
+        "story": resolve(story.id),
         "canonical": story.canonical_id,
         "first": min(dates) if dates else None,
         "copies": len(story.members),
         "sources": len({m.source_id for m in story.members.values()}),
         "now": story.updated_at,
-    }
-
-
-def _as_columns(row: dict[str, Any]) -> dict[str, Any]:
-    """An `_election_row` as the columns of a new `stories` row."""
-    return {
-        "canonical_copy_id": row["canonical"],
-        "first_published_at": row["first"],
-        "copy_count": row["copies"],
-        "source_count": row["sources"],
-        "created_at": row["created_at"],
-        "updated_at": row["now"],
     }
 
 

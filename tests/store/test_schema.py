@@ -10,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, insert, inspect, text
 
 from ingest.config import Source
 from ingest.dedup import Deduplicator, signature_bytes, time_bucket
@@ -18,8 +18,8 @@ from ingest.devset import generate
 from ingest.fingerprint import Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.records import Article, RunStats
-from ingest.store.db import make_engine, upgrade, write_transaction
-from ingest.store.models import Base
+from ingest.store.db import allocate_ids, make_engine, upgrade, write_transaction
+from ingest.store.models import Base, StoryRow
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
@@ -146,3 +146,16 @@ def stored_index(engine: Engine) -> tuple[set[tuple[int, int, bytes]], set[tuple
     with engine.connect() as conn:
         blobs = {(c, b, bytes(k)) for c, b, k in conn.execute(text("SELECT copy_id, bucket, keys FROM lsh_keys"))}
         return blobs, {(k, c) for k, c in conn.execute(text("SELECT key, copy_id FROM lsh_probe"))}
+
+
+def test_allocated_ids_are_new_ascending_and_follow_the_rows_already_stored(engine: Engine) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with write_transaction(engine) as session:
+        conn = session.connection()
+        first = allocate_ids(conn, "stories", 3)
+        conn.execute(insert(StoryRow), [{"id": i, "created_at": now, "updated_at": now} for i in first])
+        second = allocate_ids(conn, "stories", 2)
+    assert first == sorted(first) and len(set(first)) == 3
+    assert second == sorted(second) and min(second) > max(first)
+    with engine.connect() as conn:
+        assert allocate_ids(conn, "stories", 0) == []

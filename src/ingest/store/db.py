@@ -85,6 +85,22 @@ def write_transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def allocate_ids(conn: Connection, table: str, n: int) -> list[int]:
+    """`n` new primary keys of the table named `table` (column `id`), ascending, for rows the caller inserts itself.
+
+    Inside a `write_transaction` only: on SQLite the writer lock makes max(id) + 1... free; on
+    PostgreSQL the table's sequence hands them out. Knowing a row's id before inserting it lets
+    the writer store a copy once, with its story, instead of inserting it and updating it.
+    """
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        sql = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+        return sorted(conn.execute(sql, {"table": table, "n": n}).scalars())
+    last = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+    return list(range(last + 1, last + 1 + n))
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session, session.begin():
