@@ -1,14 +1,16 @@
 """The MinHash LSH band index: persistent in the store, cached in the process a time bucket at a time.
 
-Every indexed copy has one row in `lsh_keys`: its time bucket and its keys as one blob (its
-`bands` band keys then its probe keys, little-endian int64), and one row per probe key in
-`lsh_probe`. One row per copy, not one per band: B-tree inserts were the largest part of
-indexing a copy. A copy's candidates are the copies sharing band keys with it in the time
+Every indexed copy has one row in `lsh_keys`: its time bucket and its band keys as one blob
+(little-endian int64), and one row in `lsh_probe`: its probe keys, as one blob too. One row per
+copy, not one per key: B-tree inserts at random pages were the largest part of indexing a copy,
+while rows keyed by copy id are appended. A copy's candidates are the copies sharing band keys with it in the time
 buckets of its publication window, so a process needs only those buckets, not the whole index:
 a bucket's blobs are read once and turned, vectorised, into two sorted numpy arrays (16 bytes
 per entry, a tenth of a dict's), looked up with a vectorised binary search. Buckets are
 evicted least recently used beyond `max_entries`. The probe keys (`ingest.fingerprint.probe_keys`)
-are searched in the store itself, across every bucket: how an undated copy finds its original.
+of every copy are how an undated copy finds its original, whenever it was published: the first
+such search in a process reads the whole `lsh_probe` table into one more sorted run (~1 s and
+128 MB at a million copies), kept current from then on like a cached bucket.
 
 Several processes may write one store (a crawl per source), one transaction at a time under the
 store's writer lock. Each (re)indexed copy also gets a row in `lsh_log`, whose sequence grows in
@@ -24,7 +26,6 @@ cache until eviction: they only propose a candidate that verification then reads
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, delete, event, func, select, text
+from sqlalchemy import Connection, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from ingest.fingerprint import DEFAULT
@@ -48,12 +49,10 @@ _MERGE_AT = 200_000  # entries added to a cached bucket before they are merged i
 # Plain driver SQL for the bulk paths: SQLAlchemy's per-row parameter processing would cost more
 # than the database spends storing the rows.
 _LOAD_BUCKET = "SELECT copy_id, keys FROM lsh_keys WHERE bucket = ?"
+_LOAD_PROBES = "SELECT copy_id, keys FROM lsh_probe"
 _INSERT_KEYS = "INSERT INTO lsh_keys (copy_id, bucket, keys) VALUES (?, ?, ?)"
-# A copy deleted from the store without `remove` leaves its probe rows (no cascade, see the
-# model); a later copy given its id (SQLite reuses the largest) may then bring the same row again.
-_INSERT_PROBE = "INSERT INTO lsh_probe (key, copy_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_INSERT_PROBE = "INSERT INTO lsh_probe (copy_id, keys) VALUES (?, ?)"
 _INSERT_LOG = "INSERT INTO lsh_log (copy_id, bucket) VALUES (?, ?)"
-_DELETE_PROBE = delete(ProbeRow).where(ProbeRow.key == bindparam("k"), ProbeRow.copy_id == bindparam("c"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +160,12 @@ class BandIndex:
     """
 
     def __init__(self, bands: int = DEFAULT.bands, max_entries: int = 40_000_000) -> None:
-        self.bands = bands
+        self.bands = bands  # band keys per copy (checked on `add`)
         self.max_entries = max_entries
         self.loaded_entries = 0
         self.write_seconds = 0.0  # spent writing index rows (benchmarks)
         self._buckets: OrderedDict[int, _Bucket] = OrderedDict()
+        self._probes: _Bucket | None = None  # every copy's probe keys, once a probe needed them
         # (copy id, bucket, band keys, probe keys) not yet written
         self._pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []
         self._own: set[int] = set()  # copies this process indexed since the last sync
@@ -195,6 +195,7 @@ class BandIndex:
 
     def _drop_cache(self) -> None:
         self._buckets.clear()
+        self._probes = None
         self.loaded_entries = 0
 
     def _sync(self, conn: Connection) -> None:
@@ -207,20 +208,26 @@ class BandIndex:
         if not rows:
             return
         self._seen = max(r.seq for r in rows)
-        others = {r.copy_id for r in rows if r.copy_id not in self._own and r.bucket in self._buckets}
+        others = [r for r in rows if r.copy_id not in self._own]
         self._own.clear()
-        if len(others) > _RESYNC_LIMIT:
+        banded = sorted({r.copy_id for r in others if r.bucket in self._buckets})
+        probes = self._probes
+        probed = sorted({r.copy_id for r in others}) if probes is not None else []
+        if len(banded) + len(probed) > _RESYNC_LIMIT:
             self._drop_cache()
             return
-        ids = sorted(others)
-        cols = (IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
-        for i in range(0, len(ids), _CHUNK):
-            chunk = select(*cols).where(IndexKeysRow.copy_id.in_(ids[i : i + _CHUNK]))
-            for copy_id, bucket, blob in conn.execute(chunk):
+        banding = select(IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
+        for chunk in _chunks(banded):
+            for copy_id, bucket, blob in conn.execute(banding.where(IndexKeysRow.copy_id.in_(chunk))):
                 held = self._buckets.get(bucket)  # re-indexed since the log row, maybe into a bucket not held
                 if held is not None:
-                    held.add(copy_id, self._band_keys(blob))
+                    held.add(copy_id, _keys(blob))
                     self.loaded_entries += self.bands
+        probing = select(ProbeRow.copy_id, ProbeRow.keys)
+        for chunk in _chunks(probed):
+            for copy_id, blob in conn.execute(probing.where(ProbeRow.copy_id.in_(chunk))):
+                if probes is not None:
+                    probes.add(copy_id, _keys(blob))
 
     # -- reads ------------------------------------------------------------------------------------
     def lookup(self, session: Session, queries: Sequence[tuple[Sequence[int], np.ndarray]]) -> list[Hits]:
@@ -245,53 +252,35 @@ class BandIndex:
         return Hits.per_query(len(queries), np.concatenate(owners), np.concatenate(ids))
 
     def probe(self, session: Session, keys: np.ndarray) -> Hits:
-        """Copies sharing any of the probe `keys`, in any bucket: asked of the store, not cached."""
+        """Copies sharing any of the probe `keys`, in any bucket (the count is of keys shared)."""
         self.attach(session)
-        self.flush(session)
-        conn = session.connection()
-        if conn.dialect.name == "sqlite":
-            sql = (
-                "SELECT copy_id, count(*) FROM lsh_probe WHERE key IN (SELECT value FROM json_each(:k))"
-                " GROUP BY copy_id"
-            )
-            params: dict[str, Any] = {"k": json.dumps(keys.tolist())}
-        else:
-            sql = "SELECT copy_id, count(*) FROM lsh_probe WHERE key = ANY(CAST(:k AS BIGINT[])) GROUP BY copy_id"
-            params = {"k": keys.tolist()}
-        rows = conn.execute(text(sql), params).all()
-        return Hits(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64))
+        if self._probes is None:
+            self._probes = _loaded(self._rows(session.connection(), _LOAD_PROBES))
+        _, ids = self._probes.pairs(keys)
+        found, counts = np.unique(ids, return_counts=True)
+        return Hits(found, counts.astype(np.int64))
 
     def _bucket(self, conn: Connection, b: int) -> _Bucket:
         bucket = self._buckets.get(b)
         if bucket is not None:
             self._buckets.move_to_end(b)
             return bucket
-        self._write_pending(conn)  # the load must see them
-        cursor = conn.connection.cursor()  # the transaction's own connection: sees pending writes
-        try:
-            cursor.execute(_driver_sql(conn, _LOAD_BUCKET), (b,))
-            rows = cursor.fetchall()  # plain tuples: ~3x faster than result rows at a million entries
-        finally:
-            cursor.close()
-        bucket = self._buckets[b] = self._loaded(rows)
+        bucket = self._buckets[b] = _loaded(self._rows(conn, _LOAD_BUCKET, (b,)))
         self.loaded_entries += bucket.size
         while self.loaded_entries > self.max_entries and len(self._buckets) > 1:
             _, old = self._buckets.popitem(last=False)
             self.loaded_entries -= old.size
         return bucket
 
-    def _loaded(self, rows: Sequence[tuple[int, bytes]]) -> _Bucket:
-        """A bucket's entries from its (copy id, keys blob) rows: every blob's band keys, sorted."""
-        if not rows:
-            return _Bucket(np.empty(0, np.int64), np.empty(0, np.int64))
-        ids, blobs = zip(*rows, strict=True)
-        table = np.frombuffer(b"".join(blobs), "<i8").reshape(len(rows), -1)  # every blob is as long
-        keys = table[:, : self.bands].astype(np.int64).ravel()
-        order = np.argsort(keys)
-        return _Bucket(keys[order], np.repeat(np.array(ids, np.int64), self.bands)[order])
-
-    def _band_keys(self, blob: bytes) -> np.ndarray:
-        return np.frombuffer(blob, "<i8")[: self.bands].astype(np.int64)
+    def _rows(self, conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> Sequence[tuple[int, bytes]]:
+        """(copy id, keys blob) rows of the store, pending writes included."""
+        self._write_pending(conn)
+        cursor = conn.connection.cursor()  # the transaction's own connection: sees pending writes
+        try:
+            cursor.execute(_driver_sql(conn, sql), params)
+            return cursor.fetchall()  # plain tuples: ~3x faster than result rows at a million entries
+        finally:
+            cursor.close()
 
     # -- writes -----------------------------------------------------------------------------------
     def add(self, session: Session, copy_id: int, bucket: int, keys: np.ndarray, probe: np.ndarray) -> None:
@@ -306,18 +295,15 @@ class BandIndex:
         if held is not None:
             held.add(copy_id, keys)
             self.loaded_entries += int(keys.size)
+        if self._probes is not None:
+            self._probes.add(copy_id, probe)
 
     def remove(self, session: Session, copy_id: int) -> None:
         """Take a copy out of the stored index (its cached entries age out, see the module docstring)."""
         self.attach(session)
         self.flush(session)
         conn = session.connection()
-        blob = conn.scalar(select(IndexKeysRow.keys).where(IndexKeysRow.copy_id == copy_id))
-        if blob is None:
-            return
-        probe = np.frombuffer(blob, "<i8")[self.bands :].tolist()
-        if probe:
-            conn.execute(_DELETE_PROBE, [{"k": k, "c": copy_id} for k in probe])
+        conn.execute(delete(ProbeRow).where(ProbeRow.copy_id == copy_id))
         conn.execute(delete(IndexKeysRow).where(IndexKeysRow.copy_id == copy_id))
 
     def clear(self, session: Session) -> None:
@@ -337,14 +323,33 @@ class BandIndex:
         if not self._pending:
             return
         started = time.perf_counter()
-        blobs = [(c, b, np.concatenate([keys, probe]).astype("<i8").tobytes()) for c, b, keys, probe in self._pending]
-        probes = sorted((k, c) for c, _, _, probe in self._pending for k in probe.tolist())
+        blobs = [(c, b, keys.astype("<i8").tobytes()) for c, b, keys, _ in self._pending]
+        probes = [(c, probe.astype("<i8").tobytes()) for c, _, _, probe in self._pending if probe.size]
         conn.exec_driver_sql(_driver_sql(conn, _INSERT_KEYS), blobs)
         if probes:  # none when DedupParams.probe_values is 0
             conn.exec_driver_sql(_driver_sql(conn, _INSERT_PROBE), probes)
         conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _, _ in self._pending])
         self._pending.clear()
         self.write_seconds += time.perf_counter() - started
+
+
+def _loaded(rows: Sequence[tuple[int, bytes]]) -> _Bucket:
+    """A sorted run of the keys of (copy id, keys blob) rows, every blob of the same length."""
+    if not rows:
+        return _Bucket(_EMPTY, _EMPTY)
+    ids, blobs = zip(*rows, strict=True)
+    table = np.frombuffer(b"".join(blobs), "<i8").reshape(len(rows), -1)
+    keys = table.astype(np.int64).ravel()
+    order = np.argsort(keys)
+    return _Bucket(keys[order], np.repeat(np.array(ids, np.int64), table.shape[1])[order])
+
+
+def _keys(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, "<i8").astype(np.int64)
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
 def _driver_sql(conn: Connection, sql: str) -> str:

@@ -107,3 +107,15 @@ def test_an_index_without_probe_keys_still_places_dated_copies(engine: Engine) -
     write(engine, w, article(ORIGINAL.text, "original"))
     write(engine, w, article(COPY.text, "copy", hours=2))
     assert story_of(engine, "copy") == story_of(engine, "original") is not None
+
+
+def test_an_undated_copy_is_found_by_a_writer_whose_probe_keys_were_loaded_before_its_original_was_stored(
+    engine: Engine,
+) -> None:
+    one, two = writer(engine), writer(engine)
+    long_after = PUBLISHED + timedelta(days=90)
+    undated = replace(article(UNRELATED.text, "unrelated"), published_at=None, fetched_at=long_after)
+    write(engine, two, undated)  # `two` now holds every copy's probe keys
+    write(engine, one, article(ORIGINAL.text, "original"))
+    write(engine, two, replace(article(COPY.text, "copy"), published_at=None, fetched_at=long_after))
+    assert story_of(engine, "copy") == story_of(engine, "original") is not None

@@ -287,7 +287,7 @@ def test_rebuilt_index_equals_the_index_built_by_placement(engine: Engine) -> No
 
     store(engine, [article(d) for d in DOCS[:30]])
     blobs = select(IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
-    index = (blobs, select(ProbeRow.key, ProbeRow.copy_id))
+    index = (blobs, select(ProbeRow.copy_id, ProbeRow.keys))
     with engine.connect() as conn:
         before = [set(conn.execute(q)) for q in index]
     with write_transaction(engine) as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 
-import numpy as np
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -55,18 +54,20 @@ def test_upgrade_to_0002_rebuilds_the_band_index_of_stored_copies(database_url: 
     engine.dispose()
 
 
-def test_upgrade_to_0003_indexes_a_copy_stored_under_0002_so_later_copies_join_it(database_url: str) -> None:
+def test_upgrades_to_0003_and_0004_index_a_copy_stored_under_0002_so_later_copies_join_it(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine, "0002")
     fp = fingerprint(ORIGINAL.text)
     with engine.begin() as conn:
         insert_copy(conn, fp, story=True)
+    upgrade(engine, "0003")
+    keys, probe = band_keys(fp.signature).astype("<i8"), probe_keys(fp.signature).astype("<i8")
+    with engine.connect() as conn:
+        probe_rows = set(conn.execute(text("SELECT key, copy_id FROM lsh_probe")))
+    assert probe_rows == {(int(k), 1) for k in probe}
+    assert stored_keys(engine) == {(1, time_bucket(PUBLISHED), keys.tobytes() + probe.tobytes())}
     upgrade(engine)
-    keys, probe = band_keys(fp.signature), probe_keys(fp.signature)
-    assert stored_index(engine) == (
-        {(1, time_bucket(PUBLISHED), np.concatenate([keys, probe]).astype("<i8").tobytes())},
-        {(int(k), 1) for k in probe},
-    )
+    assert stored_index(engine) == ({(1, time_bucket(PUBLISHED), keys.tobytes())}, {(1, probe.tobytes())})
     writer = ArticleWriter(ensure_sources(engine, [OUTLET]), Deduplicator(), RunStats())
     dated = article("copy", COPY.text, PUBLISHED + timedelta(hours=2), PUBLISHED + timedelta(hours=2))
     undated = article("amp", ORIGINAL.text, None, PUBLISHED + timedelta(days=400))  # found through lsh_probe
@@ -142,10 +143,16 @@ def article(name: str, text_: str, published: datetime | None, fetched: datetime
     )  # fmt: skip
 
 
-def stored_index(engine: Engine) -> tuple[set[tuple[int, int, bytes]], set[tuple[int, int]]]:
+def stored_keys(engine: Engine) -> set[tuple[int, int, bytes]]:
     with engine.connect() as conn:
-        blobs = {(c, b, bytes(k)) for c, b, k in conn.execute(text("SELECT copy_id, bucket, keys FROM lsh_keys"))}
-        return blobs, {(k, c) for k, c in conn.execute(text("SELECT key, copy_id FROM lsh_probe"))}
+        return {(c, b, bytes(k)) for c, b, k in conn.execute(text("SELECT copy_id, bucket, keys FROM lsh_keys"))}
+
+
+def stored_index(engine: Engine) -> tuple[set[tuple[int, int, bytes]], set[tuple[int, bytes]]]:
+    """The `lsh_keys` rows and the `lsh_probe` rows (as stored since 0004)."""
+    with engine.connect() as conn:
+        probes = {(c, bytes(k)) for c, k in conn.execute(text("SELECT copy_id, keys FROM lsh_probe"))}
+    return stored_keys(engine), probes
 
 
 def test_allocated_ids_are_new_ascending_and_follow_the_rows_already_stored(engine: Engine) -> None:

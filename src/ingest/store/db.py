@@ -52,8 +52,8 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
-        # 64 MB of page cache (the default is 2 MB): the writer inserts each copy's probe keys at
-        # random places in `lsh_probe`, whose pages then mostly stay in memory.
+        # 64 MB of page cache (the default is 2 MB): the pages of recent copies, which placement
+        # reads as candidates and writes, mostly stay in memory.
         cur.execute("PRAGMA cache_size=-65536")
         # Checkpoint the WAL into the database every ~80 MB instead of every 4 MB: a transaction of
         # 200 copies dirties ~1,500 pages, so the default checkpointed (and fsynced) on every commit,

@@ -3,8 +3,8 @@
 - `sources`: one row per configured outlet, with its health.
 - `article_copies`: every fetched article copy (one per canonical URL), with its fingerprint.
 - `stories`: one row per story: its elected canonical copy, first publication, source count.
-- `lsh_keys`: the persistent MinHash LSH index: one row per copy, its time bucket and LSH keys.
-- `lsh_probe`: each copy's few probe keys, searchable across the whole store (undated copies).
+- `lsh_keys`: the persistent MinHash LSH index: one row per copy, its time bucket and band keys.
+- `lsh_probe`: one row per copy, its few probe keys: how undated copies search the whole store.
 - `lsh_log`: one row per copy (re)indexed, in commit order: how a process learns what others indexed.
 - `fetch_state`: the crawler's memory of non-article URLs and of failed fetches.
 - `crawl_runs`: one row per crawl run, with its statistics.
@@ -132,7 +132,7 @@ class IndexKeysRow(Base):
     # rest of placing a copy. A process loads the buckets of its time window by (bucket, copy_id).
     copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer)
-    # The copy's band keys then its probe keys, little-endian int64 (`ingest.bandindex`).
+    # The copy's band keys, little-endian int64 (`ingest.bandindex`).
     keys: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_lsh_keys_bucket_copy_id", "bucket", "copy_id"),)
@@ -141,14 +141,12 @@ class IndexKeysRow(Base):
 class ProbeRow(Base):
     __tablename__ = "lsh_probe"
 
-    # The few probe keys of each copy, searchable across every time bucket (undated copies).
-    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    # No foreign key: its cascade would need an index on copy_id, the B-tree this table saves;
-    # `BandIndex.remove` deletes a copy's rows by their keys, read from its `lsh_keys` row.
-    copy_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-
-    # SQLite: the primary key is the table itself, one B-tree fewer.
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    # One row per copy, appended in id order: the copies' probe keys are read all at once, by a
+    # process that must search the whole store (`ingest.bandindex`). A row per key put each insert
+    # at a random page of a store-wide B-tree.
+    copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
+    # The copy's probe keys, little-endian int64.
+    keys: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class IndexLogRow(Base):
