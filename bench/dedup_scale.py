@@ -15,7 +15,9 @@
 3. Timed (a fresh process, so its peak RSS and start-up are the dedup process's own): the last
    10k copies (which include syndicated copies of preloaded stories) plus the dev set, re-dated
    into the same week, go through `ArticleWriter` in write transactions of 200.
-4. Dev-set precision / recall: once inside the big store (those dev copies), once on an empty one.
+4. Then one undated copy (a late AMP copy): the process's first store-wide probe, which reads
+   every stored copy's probe keys into memory. Its time and the peak RSS after it are reported.
+5. Dev-set precision / recall: once inside the big store (those dev copies), once on an empty one.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -343,6 +345,8 @@ def timed(url: str, workload: Path, spawned: float, limit: int, cache_mb: int = 
     counted = writer.dedup.counters
     # The copies' own rows are inserted inside placement (with their story), but are the store's work.
     dedup_seconds = preparing + counted.seconds - counted.storing_seconds + writer.dedup.index.write_seconds
+    rss_placing = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    undated_seconds = first_undated(engine, writer, docs[0])
     counters = getattr(writer.dedup, "counters", None)
     result = {
         "docs": len(docs),
@@ -352,13 +356,24 @@ def timed(url: str, workload: Path, spawned: float, limit: int, cache_mb: int = 
         "entries": writer.dedup.index.loaded_entries,
         "ready": ready,
         "first_placed": first_placed,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": rss_placing,
+        "undated_seconds": undated_seconds,
+        "rss_undated_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "counters": dict(vars(counters)) if counters is not None else {},
     }
     result |= {f"big_{k}": v for k, v in pair_scores(engine, docs, "dev:").items()}
     result |= {f"syn_{k}": v for k, v in pair_scores(engine, docs, "s").items()}
     engine.dispose()
     return result
+
+
+def first_undated(engine: Engine, writer: ArticleWriter, doc: Doc) -> float:
+    """Seconds to place one undated copy (a late AMP copy of `doc`): the process's first store-wide probe."""
+    late = replace(as_article(doc), url=f"{doc.url}/amp", published_at=None, fetched_at=doc.published_at + SPAN)
+    started = time.perf_counter()
+    with write_transaction(engine) as session:
+        writer.write(session, Extracted(late, 200, late.fetched_at))
+    return time.perf_counter() - started
 
 
 def pair_scores(engine: Engine, docs: Sequence[Doc], prefix: str) -> dict[str, float]:
@@ -410,6 +425,8 @@ def report(args: argparse.Namespace, result: dict[str, Any], dev: dict[str, floa
         ("candidates per doc (index hits)", per("candidates")),
         ("verified per doc", per("verified")),
         ("peak RSS, MB", f"{result['rss_mb']:,.0f}"),
+        ("first undated copy placed (reads every probe key), s", f"{result['undated_seconds']:.2f}"),
+        ("peak RSS after it, MB", f"{result['rss_undated_mb']:,.0f}"),
         ("ready after process start, s", f"{result['ready']:.2f}"),
         ("first batch committed after process start, s", f"{result['first_placed']:.2f}"),
         ("index buckets loaded / entries cached", f"{result['buckets_loaded']} / {result['entries']:,}"),
