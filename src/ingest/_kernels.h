@@ -1,8 +1,9 @@
-/* The plain-C loops of ingest._kernels: chunk scanning, shingles, sort, MinHash, shared count.
+/* The plain-C parts of ingest._kernels: chunk scanning, the search-text joiner, shingles, their
+ * sort, MinHash, and the shared count of two shingle sets.
  *
- * Included by _kernels.pyx (after Python.h). Everything is pure integer arithmetic on uint32 /
- * uint64 with C's defined unsigned wraparound, so results are the same on every machine and
- * compiler; the MinHash loop is compiled twice on x86-64 Linux (AVX2 and baseline, chosen at
+ * Included by _kernels.pyx (after Python.h). The hashing is integer arithmetic on uint32 / uint64
+ * with C's defined unsigned wraparound, so results are the same on every machine and compiler;
+ * the MinHash loop is compiled twice on x86-64 Linux (AVX2 and baseline, chosen at
  * load time) so that a wheel built without -march still runs on any x86-64.
  */
 #ifndef INGEST_KERNELS_H
@@ -64,6 +65,107 @@ static inline int ing_next_chunk(int kind, const void *data, Py_ssize_t n, Py_ss
         default:
             ING_NEXT_CHUNK_BODY(Py_UCS4)
     }
+}
+
+/* ---- the search text: " ".join of the non-empty folded chunks ------------------------------ */
+
+/* Appends str pieces, a space between two, into one buffer: what str.join does, without a list
+ * of the pieces. Pieces are copied as they come (the chunk cache may drop them later in the
+ * scan). The buffer holds 2-byte code points until a 4-byte piece comes; the result gets the
+ * widest piece's kind, as str.join gives it, so it is the canonical str of its content. */
+typedef struct {
+    char *data;
+    Py_ssize_t length;   /* code points written */
+    Py_ssize_t capacity; /* code points the buffer holds */
+    int width;           /* bytes per code point in the buffer: 2 or 4 */
+    Py_UCS4 bound;       /* the largest PyUnicode_MAX_CHAR_VALUE of a piece */
+} ing_joiner;
+
+static int ing_joiner_init(ing_joiner *j) {
+    j->length = 0;
+    j->capacity = 4096;
+    j->width = 2;
+    j->bound = 0x7F;
+    j->data = (char *)malloc((size_t)j->capacity * 2);
+    if (j->data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* Room for `extra` more code points of up to `width` bytes each. */
+static int ing_joiner_reserve(ing_joiner *j, Py_ssize_t extra, int width) {
+    Py_ssize_t need = j->length + extra, capacity = j->capacity;
+    while (capacity < need) capacity *= 2;
+    if (width > j->width) {
+        Py_UCS4 *wide = (Py_UCS4 *)malloc((size_t)capacity * 4);
+        if (wide == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        const Py_UCS2 *narrow = (const Py_UCS2 *)j->data;
+        for (Py_ssize_t i = 0; i < j->length; i++) wide[i] = narrow[i];
+        free(j->data);
+        j->data = (char *)wide;
+        j->width = 4;
+    } else if (capacity > j->capacity) {
+        char *grown = (char *)realloc(j->data, (size_t)capacity * j->width);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        j->data = grown;
+    }
+    j->capacity = capacity;
+    return 0;
+}
+
+/* Appends `piece` (a non-empty str), after a space unless it is the first. */
+static int ing_joiner_add(ing_joiner *j, PyObject *piece) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(piece);
+    int kind = PyUnicode_KIND(piece);
+    const void *src = PyUnicode_DATA(piece);
+    const int space = j->length > 0;
+    if (ing_joiner_reserve(j, n + 1, kind == PyUnicode_4BYTE_KIND ? 4 : 2) < 0) return -1;
+    Py_UCS4 bound = PyUnicode_MAX_CHAR_VALUE(piece);
+    if (bound > j->bound) j->bound = bound;
+    if (j->width == 2) {
+        Py_UCS2 *dst = (Py_UCS2 *)j->data + j->length;
+        if (space) *dst++ = ' ';
+        if (kind == PyUnicode_2BYTE_KIND) {
+            memcpy(dst, src, (size_t)n * 2);
+        } else {
+            for (Py_ssize_t i = 0; i < n; i++) dst[i] = ((const Py_UCS1 *)src)[i];
+        }
+    } else {
+        Py_UCS4 *dst = (Py_UCS4 *)j->data + j->length;
+        if (space) *dst++ = ' ';
+        if (kind == PyUnicode_4BYTE_KIND) {
+            memcpy(dst, src, (size_t)n * 4);
+        } else if (kind == PyUnicode_2BYTE_KIND) {
+            for (Py_ssize_t i = 0; i < n; i++) dst[i] = ((const Py_UCS2 *)src)[i];
+        } else {
+            for (Py_ssize_t i = 0; i < n; i++) dst[i] = ((const Py_UCS1 *)src)[i];
+        }
+    }
+    j->length += space + n;
+    return 0;
+}
+
+/* The joined str (a new reference), or NULL with an exception set. */
+static PyObject *ing_joiner_finish(ing_joiner *j) {
+    PyObject *s = PyUnicode_New(j->length, j->bound);
+    if (s == NULL) return NULL;
+    int kind = PyUnicode_KIND(s);
+    void *dst = PyUnicode_DATA(s);
+    if (kind == j->width) { /* 2 or 4: the buffer as it is */
+        memcpy(dst, j->data, (size_t)j->length * j->width);
+    } else { /* 1-byte pieces only (and spaces): the buffer is 2 bytes wide */
+        const Py_UCS2 *src = (const Py_UCS2 *)j->data;
+        for (Py_ssize_t i = 0; i < j->length; i++) ((Py_UCS1 *)dst)[i] = (Py_UCS1)src[i];
+    }
+    return s;
 }
 
 /* ---- token hashes ------------------------------------------------------------------------ */

@@ -5,8 +5,23 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+class Chunk:
+    """What one whitespace-separated chunk of raw text contributes; see `ingest.fingerprint._ChunkCache`."""
+
+    @property
+    def folded(self) -> str: ...
+    @property
+    def packed(self) -> bytes: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def first(self) -> str: ...
+    @property
+    def last(self) -> str: ...
+    def __init__(self, folded: str, packed: bytes, number: str, first: str, last: str) -> None: ...
+
 def prepare(
-    cache: Mapping[str, tuple[str, bytes, str, str, str]],
+    cache: Mapping[str, Chunk],
     title: str,
     text: str,
     cut: int,
@@ -15,7 +30,7 @@ def prepare(
     b: ArrayLike,
 ) -> tuple[str, np.ndarray, np.ndarray, frozenset[str], int]: ...
 def fingerprint(
-    cache: Mapping[str, tuple[str, bytes, str, str, str]],
+    cache: Mapping[str, Chunk],
     text: str,
     cut: int,
     ngram: int,

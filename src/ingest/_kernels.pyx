@@ -8,12 +8,11 @@ same pass the folded words of the search text, the token hashes and the numbers 
 Shingles, their sort and the MinHash signature are then plain C (`_kernels.h`).
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Check, PyDict_GetItemWithError
 from cpython.object cimport PyObject, PyObject_GetItem
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport (
-    PyUnicode_CheckExact,
     PyUnicode_DATA,
     PyUnicode_GET_LENGTH,
     PyUnicode_KIND,
@@ -38,46 +37,62 @@ cdef extern from "_kernels.h":
     void ing_minhash(const uint32_t* shingle, size_t n, const uint32_t* a, const uint32_t* b, size_t num_perm,
                      uint32_t* hv, uint32_t* sig)
     size_t ing_shared_count(const uint32_t* a, size_t na, const uint32_t* b, size_t nb)
+    ctypedef struct ing_joiner:
+        char* data
+    int ing_joiner_init(ing_joiner* j) except -1
+    int ing_joiner_add(ing_joiner* j, object piece) except -1
+    object ing_joiner_finish(ing_joiner* j)
 
 
 ing_init_space_bits()
 
-# Fields of ingest.fingerprint._Chunk, by position.
-cdef enum:
-    FOLDED = 0
-    PACKED = 1
-    NUMBER = 2
-    FIRST = 3
-    LAST = 4
-    FIELDS = 5
-
 cdef frozenset _NO_NUMBERS = frozenset()
 
 
-cdef inline tuple _lookup(object cache, str chunk):
-    """cache[chunk], through the cache's __missing__ on a miss; checked to look like a _Chunk.
+@cython.final
+@cython.no_gc  # its fields are str and bytes: no reference cycle can go through a Chunk
+cdef class Chunk:
+    """What one whitespace-separated chunk of raw text contributes; see `ingest.fingerprint._ChunkCache`.
 
-    The fields read on every chunk are checked here; `first` and `last`, read only next to a
-    number, where they are read (`_word`): each check costs a memory access when it is the first.
+    A C struct with typed fields, so the kernel reads them without checks or tuple indexing, and
+    untracked by the cycle collector, which would otherwise walk the whole chunk cache.
     """
+
+    cdef readonly str folded
+    """normalize(chunk): its words, as search sees them ("" for punctuation)."""
+    cdef readonly bytes packed
+    """xxh3 hashes of the normalised words, little-endian uint64."""
+    cdef readonly str number
+    """The first number written in the chunk, normalised ("10.85"); "" if none."""
+    cdef readonly str first
+    """The first normalised word: the right-hand context of a number before it."""
+    cdef readonly str last
+    """The last normalised word: the left-hand context of a number after it ("" if a number)."""
+
+    def __init__(self, str folded not None, bytes packed not None, str number not None, str first not None,
+                 str last not None):
+        if len(packed) % 8:
+            raise ValueError("packed must hold whole uint64 values")
+        self.folded = folded
+        self.packed = packed
+        self.number = number
+        self.first = first
+        self.last = last
+
+    def __repr__(self):
+        return (
+            f"Chunk(folded={self.folded!r}, packed={self.packed!r}, number={self.number!r}, "
+            f"first={self.first!r}, last={self.last!r})"
+        )
+
+
+cdef inline Chunk _lookup(object cache, str chunk):
+    """cache[chunk], through the cache's __missing__ on a miss."""
     cdef PyObject* found = PyDict_GetItemWithError(cache, chunk)
     value = <object>found if found is not NULL else PyObject_GetItem(cache, chunk)
-    if not (
-        isinstance(value, tuple)
-        and PyTuple_GET_SIZE(value) == FIELDS
-        and PyUnicode_CheckExact(<object>PyTuple_GET_ITEM(value, FOLDED))
-        and PyBytes_CheckExact(<object>PyTuple_GET_ITEM(value, PACKED))
-        and PyUnicode_CheckExact(<object>PyTuple_GET_ITEM(value, NUMBER))
-    ):
-        raise TypeError(f"the chunk cache holds {value!r}, not a _Chunk (str, bytes, str, str, str)")
-    return <tuple>value
-
-
-cdef inline str _word(object value):
-    """A `first` or `last` field, checked to be a str."""
-    if not PyUnicode_CheckExact(value):
-        raise TypeError(f"the chunk cache holds {value!r} as a word, not a str")
-    return <str>value
+    if type(value) is not Chunk:
+        raise TypeError(f"the chunk cache holds {value!r}, not a Chunk")
+    return <Chunk>value
 
 
 cdef cnp.ndarray _u32(object values, str name):
@@ -122,17 +137,84 @@ cdef class _Tokens:
     cdef int append_le64(self, bytes packed) except -1:
         cdef size_t count = <size_t>PyBytes_GET_SIZE(packed) >> 3
         cdef size_t need = self.size + count
+        cdef size_t capacity = self.capacity
         cdef uint64_t* grown
-        if need > self.capacity:
-            while need > self.capacity:
-                self.capacity *= 2
-            grown = <uint64_t*>realloc(self.data, self.capacity * sizeof(uint64_t))
+        if need > capacity:
+            while need > capacity:
+                capacity *= 2
+            grown = <uint64_t*>realloc(self.data, capacity * sizeof(uint64_t))
             if grown is NULL:
                 raise MemoryError()
             self.data = grown
+            self.capacity = capacity
         ing_load_le64(self.data + self.size, PyBytes_AS_STRING(packed), count)
         self.size = need
         return 0
+
+
+cdef frozenset _scan(object cache, str title, str text, Py_ssize_t cut, _Tokens tokens, ing_joiner* search):
+    """One pass over the chunks: token hashes into `tokens`, folded words into `search` (unless
+    NULL), and the numbers in context, returned."""
+    cdef Py_ssize_t pos = 0, start = 0
+    cdef Py_ssize_t n
+    cdef int kind
+    cdef const void* data
+    cdef Chunk chunk
+    cdef str word
+
+    # The title: its words belong to the search text only.
+    if search is not NULL:
+        n = PyUnicode_GET_LENGTH(title)
+        kind = PyUnicode_KIND(title)
+        data = PyUnicode_DATA(title)
+        while ing_next_chunk(kind, data, n, &pos, &start):
+            word = _lookup(cache, PyUnicode_Substring(title, start, pos)).folded
+            if PyUnicode_GET_LENGTH(word):
+                ing_joiner_add(search, word)
+
+    # The body: token hashes and numbers up to `cut` (where a related-articles block starts, at a
+    # line start, so no chunk straddles it), folded words to the end when a search text is wanted.
+    cdef dict after_word = None  # "word|" entries by word: the first number after each word
+    cdef dict before_word = None  # "|word" entries by word: the first number before each word
+    cdef str number = None  # the number of the previous chunk, waiting for the next word
+    cdef str before = None  # the previous chunk's last word ("" if it ends in a number)
+    n = PyUnicode_GET_LENGTH(text)
+    kind = PyUnicode_KIND(text)
+    data = PyUnicode_DATA(text)
+    pos = 0
+    if cut > n:
+        cut = n
+    while ing_next_chunk(kind, data, n, &pos, &start):
+        if start >= cut:
+            if search is NULL:
+                break
+            word = _lookup(cache, PyUnicode_Substring(text, start, pos)).folded
+            if PyUnicode_GET_LENGTH(word):
+                ing_joiner_add(search, word)
+            continue
+        chunk = _lookup(cache, PyUnicode_Substring(text, start, pos))
+        if search is not NULL and PyUnicode_GET_LENGTH(chunk.folded):
+            ing_joiner_add(search, chunk.folded)
+        tokens.append_le64(chunk.packed)
+        # Numbers in context: the first number written after each word ("word|number|") and the
+        # first before each word ("|number|word"), chunk by chunk in text order.
+        if number is not None:
+            if before_word is None:
+                before_word = {}
+            if chunk.first not in before_word:
+                before_word[chunk.first] = f"|{number}|{chunk.first}"
+            number = None
+        if PyUnicode_GET_LENGTH(chunk.number):
+            number = chunk.number
+            if before is not None and PyUnicode_GET_LENGTH(before):
+                if after_word is None:
+                    after_word = {}
+                if before not in after_word:
+                    after_word[before] = f"{before}|{number}|"
+        before = chunk.last
+    if after_word is None and before_word is None:
+        return _NO_NUMBERS
+    return frozenset([*(after_word or {}).values(), *(before_word or {}).values()])
 
 
 cdef tuple _run(object cache, str title, str text, Py_ssize_t cut, Py_ssize_t ngram, object a, object b):
@@ -146,80 +228,19 @@ cdef tuple _run(object cache, str title, str text, Py_ssize_t cut, Py_ssize_t ng
     if cnp.PyArray_DIM(perm_b, 0) != num_perm:
         raise ValueError("a and b must have one value per permutation")
 
-    cdef Py_ssize_t pos = 0, start = 0
-    cdef Py_ssize_t n
-    cdef int kind
-    cdef const void* data
-    cdef list folded = None
-    cdef tuple chunk
-    cdef object word
-
-    # The title: its words belong to the search text only.
-    if title is not None:
-        folded = []
-        n = PyUnicode_GET_LENGTH(title)
-        kind = PyUnicode_KIND(title)
-        data = PyUnicode_DATA(title)
-        while ing_next_chunk(kind, data, n, &pos, &start):
-            word = <object>PyTuple_GET_ITEM(_lookup(cache, PyUnicode_Substring(title, start, pos)), FOLDED)
-            if PyUnicode_GET_LENGTH(word):
-                folded.append(word)
-
-    # The body: token hashes and numbers up to `cut` (where a related-articles block starts, at a
-    # line start, so no chunk straddles it), folded words to the end when a search text is wanted.
     cdef _Tokens tokens = _Tokens()
-    cdef dict after_word = None  # "word|" entries by word: the first number after each word
-    cdef dict before_word = None  # "|word" entries by word: the first number before each word
-    cdef object number = None  # the number of the previous chunk, waiting for the next word
-    cdef object before = None  # the previous chunk's last word ("" if it ends in a number)
-    cdef str context
-    cdef Py_ssize_t length
-    n = PyUnicode_GET_LENGTH(text)
-    kind = PyUnicode_KIND(text)
-    data = PyUnicode_DATA(text)
-    pos = 0
-    if cut > n:
-        cut = n
-    while ing_next_chunk(kind, data, n, &pos, &start):
-        if start >= cut:
-            if folded is None:
-                break
-            chunk = _lookup(cache, PyUnicode_Substring(text, start, pos))
-            word = <object>PyTuple_GET_ITEM(chunk, FOLDED)
-            if PyUnicode_GET_LENGTH(word):
-                folded.append(word)
-            continue
-        chunk = _lookup(cache, PyUnicode_Substring(text, start, pos))
-        if folded is not None:
-            word = <object>PyTuple_GET_ITEM(chunk, FOLDED)
-            if PyUnicode_GET_LENGTH(word):
-                folded.append(word)
-        tokens.append_le64(<bytes>PyTuple_GET_ITEM(chunk, PACKED))
-        # Numbers in context: the first number written after each word ("word|number|") and the
-        # first before each word ("|number|word"), chunk by chunk in text order.
-        if number is not None:
-            context = _word(<object>PyTuple_GET_ITEM(chunk, FIRST))
-            if before_word is None:
-                before_word = {}
-            if context not in before_word:
-                before_word[context] = f"|{number}|{context}"
-            number = None
-        if PyUnicode_GET_LENGTH(<object>PyTuple_GET_ITEM(chunk, NUMBER)):
-            number = <object>PyTuple_GET_ITEM(chunk, NUMBER)
-            if before is not None:
-                context = _word(before)
-                if PyUnicode_GET_LENGTH(context):
-                    if after_word is None:
-                        after_word = {}
-                    if context not in after_word:
-                        after_word[context] = f"{context}|{number}|"
-        before = <object>PyTuple_GET_ITEM(chunk, LAST)
-    length = <Py_ssize_t>tokens.size
-
-    cdef frozenset numbers = _NO_NUMBERS
-    if after_word is not None or before_word is not None:
-        numbers = frozenset([*(after_word or {}).values(), *(before_word or {}).values()])
-    search = " ".join(folded) if folded is not None else None
+    cdef ing_joiner joiner
+    cdef frozenset numbers
+    search = None
+    if title is None:
+        numbers = _scan(cache, title, text, cut, tokens, NULL)
+    else:
+        ing_joiner_init(&joiner)
+        try:
+            numbers = _scan(cache, title, text, cut, tokens, &joiner)
+            search = ing_joiner_finish(&joiner)
+        finally:
+            free(joiner.data)
 
     # Shingles: sorted unique uint32; then the MinHash of them.
     cdef size_t count = ing_shingle_count(tokens.size, <size_t>ngram)
@@ -245,7 +266,7 @@ cdef tuple _run(object cache, str title, str text, Py_ssize_t cut, Py_ssize_t ng
         )
     finally:
         free(scratch)
-    return search, shingles, signature, numbers, length
+    return search, shingles, signature, numbers, <Py_ssize_t>tokens.size
 
 
 def prepare(cache, str title not None, str text not None, Py_ssize_t cut, Py_ssize_t ngram, a, b):

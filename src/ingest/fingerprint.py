@@ -39,7 +39,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
 
 import numpy as np
 import xxhash
@@ -183,16 +182,7 @@ def probe_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarr
     return (_fmix64((h ^ values) * _GOLDEN) & _U64(_MASK63)).astype(np.int64)
 
 
-class _Chunk(NamedTuple):
-    # ingest._kernels reads these fields by position: keep their order in step with it.
-    folded: str  # normalize(chunk): its words, as search sees them ("" for punctuation)
-    packed: bytes  # xxh3 hashes of the normalised words, little-endian uint64
-    number: str  # the first number written in the chunk, normalised ("10.85"); "" if none
-    first: str  # the first normalised word: the right-hand context of a number before it
-    last: str  # the last normalised word: the left-hand context of a number after it ("" if a number)
-
-
-class _ChunkCache(dict[str, _Chunk]):
+class _ChunkCache(dict[str, _kernels.Chunk]):
     """Whitespace-separated chunk of raw text -> its normalised form and what fingerprinting needs of it.
 
     `normalize` costs ~0.45 ms on a 3 KB article (per-character translate and regex), more than
@@ -200,18 +190,19 @@ class _ChunkCache(dict[str, _Chunk]):
     whitespace, so normalising chunk by chunk gives the words of `normalize(text)` (a test pins
     this), and chunks repeat across a corpus, so a dict makes most of them one lookup.
     `ingest._kernels` looks every chunk up here (calling `__missing__` on a miss): this class
-    is the one definition of what a chunk contributes.
+    is the one definition of what a chunk contributes (a `_kernels.Chunk`, whose fields the
+    kernel reads as a C struct).
     """
 
     max_size = 1 << 19  # ~100 MB at worst; cleared wholesale, an LRU costs more than it saves
 
-    def __missing__(self, chunk: str) -> _Chunk:
+    def __missing__(self, chunk: str) -> _kernels.Chunk:
         if len(self) >= self.max_size:
             self.clear()
         folded = normalize(chunk)
         words = folded.split()
         number = _NUMBER.search(chunk)
-        value = self[chunk] = _Chunk(
+        value = self[chunk] = _kernels.Chunk(
             folded=folded,
             packed=b"".join(xxhash.xxh3_64_intdigest(w.encode()).to_bytes(8, "little") for w in words),
             number=".".join(normalize(number.group()).split()) if number else "",
@@ -235,9 +226,10 @@ def _related_block_start(text: str) -> int:
     start = text.find("\n", 200) + 1  # 0: no line starts after the first 200 characters
     while start:
         end = text.find("\n", start)
-        line = text[start:end] if end >= 0 else text[start:]
+        stop = end if end >= 0 else len(text)
         # Headers are matched on normalised lines, so "أخبار ذات صلة" and "اخبار ذات صله" both count.
-        if 0 < len(line) < 40 and _RELATED_HEADER.match(normalize(line)):
+        # (Only short lines are copied out: most lines are paragraphs.)
+        if 0 < stop - start < 40 and _RELATED_HEADER.match(normalize(text[start:stop])):
             return start
         start = end + 1
     return len(text)

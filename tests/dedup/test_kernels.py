@@ -159,6 +159,24 @@ def test_edge_texts_equal_the_oracle(text: str) -> None:
     _assert_same(fp, _oracle(text))
 
 
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("", ""),
+        ("", "abc x"),  # ASCII
+        ("abc", "déf x"),  # 1-byte
+        ("été", "الرباط x"),  # 1-byte, then 2-byte
+        ("عنوان", "x 𐍈 ب 𠀀"),  # 2-byte, then 4-byte: the joined text widens on the way
+        ("𠀀", "é"),
+        ("، ؛", ".. x"),  # punctuation folds to nothing and is left out
+    ],
+)
+def test_search_text_has_the_width_of_its_widest_word(title: str, text: str) -> None:
+    search_text, _ = prepare(title, text)
+    assert search_text == normalize(f"{title}\n{text}")
+    assert search_text == " ".join(normalize(f"{title}\n{text}").split())
+
+
 @pytest.mark.parametrize("header", _HEADERS)
 def test_a_related_articles_block_is_cut_where_its_header_starts(header: str) -> None:
     lead = "\n".join(_PARAGRAPHS[:2])
@@ -187,17 +205,25 @@ def test_a_chunk_cache_cleared_in_the_middle_of_a_text_changes_nothing(monkeypat
 @pytest.mark.parametrize(
     ("cache", "text"),
     [
-        ({"x": ("x", b"", "", "x")}, "x"),  # 4 fields
-        ({"x": ("x", "not bytes", "", "x", "x")}, "x"),
-        ({"x": ("x", b"", "", "x", "x"), "٣": ("3", b"", "3", "3", ""), "y": ("y", b"", "", b"y", "y")}, "x ٣ y"),
-        ({"x": ("x", b"", "", "x", 0), "٣": ("3", b"", "3", "3", ""), "y": ("y", b"", "", "y", "y")}, "x ٣ y"),
-        ([], "x"),
+        ({"x": ("x", b"\0" * 8, "", "x", "x")}, "x"),  # a tuple of the right fields is not a Chunk
+        ({"x": None}, "x"),
+        ([], "x"),  # not a dict
     ],
 )
 def test_the_kernel_rejects_a_cache_of_something_else(cache: Any, text: str) -> None:
-    # Checked, not trusted: the kernel reads the fields as C would, so a wrong type must not get there.
+    # Checked, not trusted: the kernel reads a Chunk's fields as a C struct.
     with pytest.raises(TypeError):
         _kernels.fingerprint(cache, text, len(text), 3, np.ones(4, np.uint32), np.ones(4, np.uint32))
+
+
+def test_a_chunk_holds_what_it_was_given_and_only_whole_hashes() -> None:
+    chunk = _kernels.Chunk(folded="ب 3", packed=b"\1" * 16, number="3", first="ب", last="")
+    assert (chunk.folded, chunk.packed, chunk.number, chunk.first, chunk.last) == ("ب 3", b"\1" * 16, "3", "ب", "")
+    with pytest.raises(ValueError):
+        _kernels.Chunk("x", b"\1" * 7, "", "x", "x")
+    bad: Any = None
+    with pytest.raises(TypeError):
+        _kernels.Chunk("x", b"", "", bad, "x")
 
 
 @given(st.sets(st.integers(min_value=0, max_value=(1 << 32) - 1), max_size=300))
