@@ -5,12 +5,15 @@ BIN    := $(VENV)/bin
 PORT   ?= 8700
 # A stamp, not the venv directory: a venv whose install failed half-way is redone.
 STAMP  := $(VENV)/.installed
+# The compiled kernel (ingest._kernels): an editable install builds it once, so a change to its
+# sources re-runs the install, which rebuilds it (a C compiler is needed).
+KERNEL := setup.py src/ingest/_kernels.pyx src/ingest/_kernels.h
 
 .PHONY: install demo test test-sqlite lint typecheck bench bench-scale clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(KERNEL)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -51,4 +54,4 @@ bench-scale: install
 	$(BIN)/python bench/run.py --scale
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache build src/ingest/_kernels.c src/ingest/_kernels.*.so

@@ -50,7 +50,8 @@ def fingerprint_as(text: str, shingling: str, params: DedupParams) -> Fingerprin
     n = int(shingling[1:])
     norm = normalize(text)
     grams = {norm[i : i + n] for i in range(max(1, len(norm) - n + 1))}
-    shingles = np.unique(np.array([xxhash.xxh3_64_intdigest(g.encode()) for g in grams], dtype=np.uint64))
+    hashes = np.array([xxhash.xxh3_64_intdigest(g.encode()) for g in grams], dtype=np.uint64)
+    shingles = np.unique(hashes.astype(np.uint32))  # the low 32 bits, as word shingles keep
     base = fingerprint(text, params)
     return Fingerprint(shingles, _minhash(shingles, params.num_perm, params.seed), base.numbers, base.length)
 

@@ -8,20 +8,29 @@ A fingerprint holds everything dedup needs about one text, computed once at inge
   probability ~2e-4, a containment error of 0.001.
 * `signature`: a MinHash of the shingles, bit-for-bit the signature datasketch 2.0 computes with
   its default ``affine32`` scheme (``MinHash(num_perm, seed, hashfunc=int)`` fed the
-  shingle hashes), but vectorised over the whole shingle set at once in numpy. The equality is
+  shingle hashes), but computed in C over the whole shingle set at once. The equality is
   pinned by a test, so `datasketch.LeanMinHash(seed=params.seed, hashvalues=signature,
   scheme="affine32")` is a valid reference object for any of our signatures.
 * `numbers`: the numbers written in the text (decimals kept whole), each with a neighbouring
   word: "word|number|" for the first number after a word, "|number|word" for the first before
   one ("الرباط|7|", "|0.31|في"), so that two fillings of one template (weather bulletin,
-  exchange rates) can be told apart from a real copy.
+  exchange rates) can be told apart from a real copy. Bare numbers would collide by chance (two
+  weather bulletins share most of their small integers); next to the same word, two fillings
+  disagree ("الرباط|7|" vs "الرباط|8|"), which is what `ingest.similarity` checks. Only the first
+  number next to a word is kept: the story's own figures come first, and a related-articles
+  block the extractor missed (other days' bulletins, say) would otherwise supply the other
+  values and hide every disagreement. A chunk's first number is the one kept, either side.
 * `length`: the number of normalised words.
 
 `band_keys` cuts a signature into LSH bands and hashes each band, with its band index folded in,
 to one non-negative 63-bit integer: a single (band_key, copy_id) table serves every band.
 
 Everything here is pure: same text and params, same fingerprint, on every machine and run
-(xxh3 and numpy's uint32/uint64 arithmetic are platform-independent; bytes are little-endian).
+(xxh3 and uint32/uint64 arithmetic are platform-independent; bytes are little-endian).
+
+The per-document work (splitting, chunk lookups, token hashes, shingles, MinHash, numbers) is
+the compiled `ingest._kernels`; what each chunk contributes is computed here, in Python, once per
+distinct chunk (`_ChunkCache`), so the kernel only gathers and hashes.
 """
 
 from __future__ import annotations
@@ -30,13 +39,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress, count
-from operator import itemgetter
-from typing import NamedTuple
 
 import numpy as np
 import xxhash
 
+from ingest import _kernels
 from ingest.normalize import normalize
 
 __all__ = ["DEFAULT", "DedupParams", "Fingerprint", "band_keys", "fingerprint", "fingerprints", "prepare", "probe_keys"]
@@ -47,7 +54,6 @@ _MASK63 = (1 << 63) - 1
 # 0-d arrays, not numpy scalars: a ufunc takes them without converting (~0.25 us of ~0.8 a call).
 _GOLDEN = np.array(0x9E3779B97F4A7C15, dtype=_U64)
 _FMIX64 = tuple(np.array(c, dtype=_U64) for c in (33, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53))
-_FMIX32 = tuple(np.array(c, dtype=np.uint32) for c in (16, 0x85EBCA6B, 13, 0xC2B2AE35))
 # A line that heads a "related articles" / "read also" widget: what follows is other stories.
 # Extraction should drop such blocks; when it misses one, its headlines and excerpts (often of
 # same-topic stories) would both hide a trimmed copy and glue distinct stories together.
@@ -119,25 +125,20 @@ class Fingerprint:
 
 def fingerprint(text: str, params: DedupParams = DEFAULT) -> Fingerprint:
     """Fingerprint one article text (headline and body as extracted; normalisation happens here)."""
-    chunks = text[: _related_block_start(text)].split()
-    return _fingerprint(list(map(_CHUNKS.__getitem__, chunks)), params)
+    a, b = _permutations(params.num_perm, params.seed)
+    return Fingerprint(*_kernels.fingerprint(_CHUNKS, text, _related_block_start(text), params.ngram, a, b))
 
 
 def prepare(title: str, text: str, params: DedupParams = DEFAULT) -> tuple[str, Fingerprint]:
     """`(normalize(f"{title}\\n{text}"), fingerprint(text, params))`: an article's search form and fingerprint.
 
-    What the writer needs of every article, with one split of the text into chunks and one
-    cache lookup per chunk (lookups and splitting are most of the cost of normalising).
+    What the writer needs of every article, in one compiled pass over the chunks of title and
+    text with one cache lookup per chunk (lookups and splitting are most of the cost of normalising).
     """
-    head = title.split()
-    found = list(map(_CHUNKS.__getitem__, head + text.split()))
-    # Joined as `normalize` joins its folded chunks (a test pins the equality).
-    search_text = " ".join(filter(None, map(_FOLDED_OF, found)))
-    body = found[len(head) :]
+    a, b = _permutations(params.num_perm, params.seed)
     cut = _related_block_start(text)
-    if cut < len(text):  # the block starts a line, so the chunks before it are a prefix
-        body = body[: len(text[:cut].split())]
-    return search_text, _fingerprint(body, params)
+    search_text, shingles, signature, numbers, length = _kernels.prepare(_CHUNKS, title, text, cut, params.ngram, a, b)
+    return search_text, Fingerprint(shingles, signature, numbers, length)
 
 
 def fingerprints(texts: Iterable[str], params: DedupParams = DEFAULT) -> list[Fingerprint]:
@@ -181,32 +182,27 @@ def probe_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarr
     return (_fmix64((h ^ values) * _GOLDEN) & _U64(_MASK63)).astype(np.int64)
 
 
-class _Chunk(NamedTuple):
-    folded: str  # normalize(chunk): its words, as search sees them ("" for punctuation)
-    packed: bytes  # xxh3 hashes of the normalised words, little-endian uint64
-    number: str  # the first number written in the chunk, normalised ("10.85"); "" if none
-    first: str  # the first normalised word: the right-hand context of a number before it
-    last: str  # the last normalised word: the left-hand context of a number after it ("" if a number)
-
-
-class _ChunkCache(dict[str, _Chunk]):
+class _ChunkCache(dict[str, _kernels.Chunk]):
     """Whitespace-separated chunk of raw text -> its normalised form and what fingerprinting needs of it.
 
     `normalize` costs ~0.45 ms on a 3 KB article (per-character translate and regex), more than
     the whole budget of 0.25 ms per document. Normalisation never joins or splits words across
     whitespace, so normalising chunk by chunk gives the words of `normalize(text)` (a test pins
     this), and chunks repeat across a corpus, so a dict makes most of them one lookup.
+    `ingest._kernels` looks every chunk up here (calling `__missing__` on a miss): this class
+    is the one definition of what a chunk contributes (a `_kernels.Chunk`, whose fields the
+    kernel reads as a C struct).
     """
 
     max_size = 1 << 19  # ~100 MB at worst; cleared wholesale, an LRU costs more than it saves
 
-    def __missing__(self, chunk: str) -> _Chunk:
+    def __missing__(self, chunk: str) -> _kernels.Chunk:
         if len(self) >= self.max_size:
             self.clear()
         folded = normalize(chunk)
         words = folded.split()
         number = _NUMBER.search(chunk)
-        value = self[chunk] = _Chunk(
+        value = self[chunk] = _kernels.Chunk(
             folded=folded,
             packed=b"".join(xxhash.xxh3_64_intdigest(w.encode()).to_bytes(8, "little") for w in words),
             number=".".join(normalize(number.group()).split()) if number else "",
@@ -219,24 +215,6 @@ class _ChunkCache(dict[str, _Chunk]):
 
 
 _CHUNKS = _ChunkCache()
-# itemgetter is ~20% faster than attrgetter on a NamedTuple.
-_FOLDED_OF = itemgetter(_Chunk._fields.index("folded"))
-_PACKED_OF = itemgetter(_Chunk._fields.index("packed"))
-_NUMBER_OF = itemgetter(_Chunk._fields.index("number"))
-
-
-def _fingerprint(chunks: list[_Chunk], params: DedupParams) -> Fingerprint:
-    """The fingerprint of a text from its chunks (up to a related-articles block)."""
-    # map() and bytes.join keep the per-chunk loops in C: this function is the largest part of
-    # the per-document cost of dedup, and an article has ~500 words.
-    token = np.frombuffer(b"".join(map(_PACKED_OF, chunks)), dtype="<u8")  # read-only; never written
-    shingles = _shingle_hashes(token, params.ngram)
-    return Fingerprint(
-        shingles=shingles,
-        signature=_minhash(shingles, params.num_perm, params.seed),
-        numbers=_numbers_in_context(chunks),
-        length=int(token.size),
-    )
 
 
 def _related_block_start(text: str) -> int:
@@ -248,32 +226,13 @@ def _related_block_start(text: str) -> int:
     start = text.find("\n", 200) + 1  # 0: no line starts after the first 200 characters
     while start:
         end = text.find("\n", start)
-        line = text[start:end] if end >= 0 else text[start:]
+        stop = end if end >= 0 else len(text)
         # Headers are matched on normalised lines, so "أخبار ذات صلة" and "اخبار ذات صله" both count.
-        if 0 < len(line) < 40 and _RELATED_HEADER.match(normalize(line)):
+        # (Only short lines are copied out: most lines are paragraphs.)
+        if 0 < stop - start < 40 and _RELATED_HEADER.match(normalize(text[start:stop])):
             return start
         start = end + 1
     return len(text)
-
-
-def _shingle_hashes(token: np.ndarray, n: int) -> np.ndarray:
-    """Sorted unique uint32 hashes of the word n-grams (one shingle of all words if fewer than n)."""
-    if token.size == 0:
-        return np.empty(0, dtype=np.uint32)
-    width = min(n, token.size)
-    count = token.size - width + 1
-    # Order-sensitive polynomial combination of the token hashes, then an avalanche so that
-    # the low 32 bits (what MinHash consumes) depend on every token of the n-gram.
-    acc = token[:count]
-    for k in range(1, width):
-        acc = acc * _GOLDEN + token[k : k + count]
-    acc = _fmix64(acc).astype(np.uint32)  # the low 32 bits, mixed from every token
-    acc.sort()
-    # np.unique is 8x slower here, and concatenating a [True] head to the mask 2.5x.
-    first = np.empty(acc.size, dtype=bool)
-    first[0] = True
-    np.not_equal(acc[1:], acc[:-1], out=first[1:])
-    return acc[first]
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -285,55 +244,18 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> shift)
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    s1, m1, s2, m2 = _FMIX32
-    h = h ^ (h >> s1)
-    h = h * m1
-    h = h ^ (h >> s2)
-    h = h * m2
-    return h ^ (h >> s1)
-
-
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch 2.0's affine32 permutation parameters (a odd, b), drawn exactly as it draws them."""
     gen = np.random.RandomState(seed)
     a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return a[:, None], b[:, None]
+    return a, b
 
 
 def _minhash(shingles: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
-    """MinHash (uint32, num_perm long) of the shingle set, datasketch affine32-compatible.
+    """MinHash (uint32, num_perm long) of any set of uint32 hashes, as `fingerprint` computes it.
 
     An empty set gets the all-0xFFFFFFFF signature, as an empty datasketch MinHash has.
     """
-    if shingles.size == 0:
-        return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
-    a, b = _permutations(num_perm, seed)
-    hv = _fmix32(shingles)
-    # (num_perm x n) in uint32: wraparound is the intended mod 2^32 of the affine permutation.
-    buf = np.multiply(a, hv)
-    np.add(buf, b, out=buf)
-    return buf.min(axis=1)
-
-
-def _numbers_in_context(chunks: list[_Chunk]) -> frozenset[str]:
-    """The first number written after each word ("word|number|") and before each word ("|number|word").
-
-    Bare numbers collide by chance (two weather bulletins share most of their small integers);
-    next to the same word, two fillings of one template disagree ("الرباط|7|" vs "الرباط|8|"),
-    which is what `ingest.similarity` checks. Only the first number next to a word is kept: the
-    story's own figures come first, and a related-articles block the extractor missed (other
-    days' bulletins, say) would otherwise supply the other values and hide every disagreement.
-    """
-    found: dict[str, str] = {}  # "word|" or "|word" -> the entry of its first number
-    # The few chunks with numbers, found in C; a chunk's first number is the one kept either side.
-    for i in compress(count(), map(_NUMBER_OF, chunks)):
-        number = chunks[i].number
-        if i and (before := chunks[i - 1].last):
-            found.setdefault(f"{before}|", f"{before}|{number}|")
-        if i + 1 < len(chunks):
-            after = chunks[i + 1].first
-            found.setdefault(f"|{after}", f"|{number}|{after}")
-    return frozenset(found.values())
+    return _kernels.minhash(shingles, *_permutations(num_perm, seed))
