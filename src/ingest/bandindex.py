@@ -45,6 +45,7 @@ __all__ = ["BandIndex", "Hits"]
 # drops its cache and reloads the buckets it needs, instead of patching them copy by copy.
 _RESYNC_LIMIT = 20_000
 _CHUNK = 500  # ids per IN (...) query
+_FETCH = 50_000  # rows per fetch when loading keys
 _MERGE_AT = 200_000  # entries added to a cached bucket before they are merged into its arrays
 # Plain driver SQL for the bulk paths: SQLAlchemy's per-row parameter processing would cost more
 # than the database spends storing the rows.
@@ -255,7 +256,7 @@ class BandIndex:
         """Copies sharing any of the probe `keys`, in any bucket (the count is of keys shared)."""
         self.attach(session)
         if self._probes is None:
-            self._probes = _loaded(self._rows(session.connection(), _LOAD_PROBES))
+            self._probes = self._loaded(session.connection(), _LOAD_PROBES)
         _, ids = self._probes.pairs(keys)
         found, counts = np.unique(ids, return_counts=True)
         return Hits(found, counts.astype(np.int64))
@@ -265,22 +266,34 @@ class BandIndex:
         if bucket is not None:
             self._buckets.move_to_end(b)
             return bucket
-        bucket = self._buckets[b] = _loaded(self._rows(conn, _LOAD_BUCKET, (b,)))
+        bucket = self._buckets[b] = self._loaded(conn, _LOAD_BUCKET, (b,))
         self.loaded_entries += bucket.size
         while self.loaded_entries > self.max_entries and len(self._buckets) > 1:
             _, old = self._buckets.popitem(last=False)
             self.loaded_entries -= old.size
         return bucket
 
-    def _rows(self, conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> Sequence[tuple[int, bytes]]:
-        """(copy id, keys blob) rows of the store, pending writes included."""
+    def _loaded(self, conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> _Bucket:
+        """The keys of the (copy id, keys blob) rows `sql` selects, pending writes included, as one sorted run.
+
+        Every blob has the same length. Rows are turned into arrays `_FETCH` at a time: a
+        million rows as Python tuples would take ~150 MB more than their keys.
+        """
         self._write_pending(conn)
+        keys, ids = [_EMPTY], [_EMPTY]
         cursor = conn.connection.cursor()  # the transaction's own connection: sees pending writes
         try:
             cursor.execute(_driver_sql(conn, sql), params)
-            return cursor.fetchall()  # plain tuples: ~3x faster than result rows at a million entries
+            while rows := cursor.fetchmany(_FETCH):  # plain tuples: ~3x faster than result rows
+                copies, blobs = zip(*rows, strict=True)
+                table = np.frombuffer(b"".join(blobs), "<i8").reshape(len(rows), -1)
+                keys.append(table.astype(np.int64).ravel())
+                ids.append(np.repeat(np.array(copies, np.int64), table.shape[1]))
         finally:
             cursor.close()
+        all_keys = np.concatenate(keys)
+        order = np.argsort(all_keys)
+        return _Bucket(all_keys[order], np.concatenate(ids)[order])
 
     # -- writes -----------------------------------------------------------------------------------
     def add(self, session: Session, copy_id: int, bucket: int, keys: np.ndarray, probe: np.ndarray) -> None:
@@ -331,17 +344,6 @@ class BandIndex:
         conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _, _ in self._pending])
         self._pending.clear()
         self.write_seconds += time.perf_counter() - started
-
-
-def _loaded(rows: Sequence[tuple[int, bytes]]) -> _Bucket:
-    """A sorted run of the keys of (copy id, keys blob) rows, every blob of the same length."""
-    if not rows:
-        return _Bucket(_EMPTY, _EMPTY)
-    ids, blobs = zip(*rows, strict=True)
-    table = np.frombuffer(b"".join(blobs), "<i8").reshape(len(rows), -1)
-    keys = table.astype(np.int64).ravel()
-    order = np.argsort(keys)
-    return _Bucket(keys[order], np.repeat(np.array(ids, np.int64), table.shape[1])[order])
 
 
 def _keys(blob: bytes) -> np.ndarray:
