@@ -105,7 +105,8 @@ def time_probe(engine: Engine) -> None:
             started = time.perf_counter()
             index.probe(session, probe_keys(s))
             probes.append(time.perf_counter() - started)
-    print(f"probe the whole store with an undated copy's keys: {median_ms(probes)}")
+    print(f"first probe of the whole store (reads every copy's probe keys): {probes[0] * 1e3:.0f} ms")
+    print(f"later probes of the whole store with an undated copy's keys: {median_ms(probes[1:])}")
 
 
 def main() -> None:
