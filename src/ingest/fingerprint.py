@@ -59,7 +59,7 @@ _FMIX64 = tuple(np.array(c, dtype=_U64) for c in (33, 0xFF51AFD7ED558CCD, 0xC4CE
 # same-topic stories) would both hide a trimmed copy and glue distinct stories together.
 _RELATED_HEADER = re.compile(
     r"^[\s\W]*(?:(?:اخبار|مقالات|مواضيع|مواد) (?:ذات صله|مشابهه|متعلقه)|(?:اقرا|شاهد) (?:ايضا|كذلك)"
-    r"|الاكثر (?:قراءه|مشاهده)|المزيد من الاخبار|قد يهمك|لا تفوت)[\s\W]*$"
+    r"|الاكثر (?:قراه|مشاهده)|المزيد من الاخبار|قد يهمك|لا تفوت)[\s\W]*$"
 )
 # A number as written: digits of any script, optionally with a decimal part ("10,85", "٢٫٥").
 # The Arabic comma "،" is left out on purpose: it separates list items, not decimals.

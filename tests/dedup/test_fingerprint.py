@@ -155,6 +155,12 @@ def test_related_articles_block_is_not_fingerprinted() -> None:
     assert np.array_equal(fingerprint(body + block).shingles, fingerprint(body).shingles)
 
 
+@pytest.mark.parametrize("header", ["أخبار ذات صلة", "الأكثر قراءة", "اقرأ أيضا:", "الأكثر مشاهدة"])
+def test_every_spelling_of_a_related_block_header_cuts_the_fingerprint(header: str) -> None:
+    body = _story("dams-01")
+    assert np.array_equal(fingerprint(f"{body}\n{header}\n{_story('tour-01')}").shingles, fingerprint(body).shingles)
+
+
 def test_related_header_inside_a_sentence_is_kept() -> None:
     body = _story("dams-01") + "\nوتابعت الصحف أخبار ذات صلة بالموضوع خلال الأسبوع الماضي في عدة مدن."
     assert fingerprint(body).length == len(normalize(body).split())
