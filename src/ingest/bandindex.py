@@ -3,14 +3,15 @@
 Every indexed copy has one row in `lsh_keys`: its time bucket and its band keys as one blob
 (little-endian int64), and one row in `lsh_probe`: its probe keys, as one blob too. One row per
 copy, not one per key: B-tree inserts at random pages were the largest part of indexing a copy,
-while rows keyed by copy id are appended. A copy's candidates are the copies sharing band keys with it in the time
-buckets of its publication window, so a process needs only those buckets, not the whole index:
+while rows keyed by copy id are appended. A copy's candidates are the copies sharing band keys
+with it in the time buckets of its publication window, so a process needs only those buckets:
 a bucket's blobs are read once and turned, vectorised, into two sorted numpy arrays (16 bytes
 per entry, a tenth of a dict's), looked up with a vectorised binary search. Buckets are
 evicted least recently used beyond `max_entries`. The probe keys (`ingest.fingerprint.probe_keys`)
 of every copy are how an undated copy finds its original, whenever it was published: the first
-such search in a process reads the whole `lsh_probe` table into one more sorted run (~1 s and
-128 MB at a million copies), kept current from then on like a cached bucket.
+such search in a process reads the whole `lsh_probe` table into one more sorted run (~3 s and
+128 MB at a million copies, 810 MB peak RSS for the process), kept current from then on like a
+cached bucket, by this process's adds and, through `lsh_log`, by the others'.
 
 Several processes may write one store (a crawl per source), one transaction at a time under the
 store's writer lock. Each (re)indexed copy also gets a row in `lsh_log`, whose sequence grows in
