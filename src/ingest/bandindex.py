@@ -38,6 +38,7 @@ from sqlalchemy import Connection, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from ingest.fingerprint import DEFAULT
+from ingest.store.db import id_chunks
 from ingest.store.models import IndexKeysRow, IndexLogRow, ProbeRow
 
 __all__ = ["BandIndex", "Hits"]
@@ -45,7 +46,6 @@ __all__ = ["BandIndex", "Hits"]
 # A process that finds more than this many copies indexed by others since its last transaction
 # drops its cache and reloads the buckets it needs, instead of patching them copy by copy.
 _RESYNC_LIMIT = 20_000
-_CHUNK = 500  # ids per IN (...) query
 _FETCH = 50_000  # rows per fetch when loading keys
 _MERGE_AT = 200_000  # entries added to a cached bucket before they are merged into its arrays
 # Plain driver SQL for the bulk paths: SQLAlchemy's per-row parameter processing would cost more
@@ -219,16 +219,16 @@ class BandIndex:
             self._drop_cache()
             return
         banding = select(IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
-        for chunk in _chunks(banded):
+        for chunk in id_chunks(banded):
             for copy_id, bucket, blob in conn.execute(banding.where(IndexKeysRow.copy_id.in_(chunk))):
                 held = self._buckets.get(bucket)  # re-indexed since the log row, maybe into a bucket not held
                 if held is not None:
                     held.add(copy_id, _keys(blob))
                     self.loaded_entries += self.bands
-        probing = select(ProbeRow.copy_id, ProbeRow.keys)
-        for chunk in _chunks(probed):
-            for copy_id, blob in conn.execute(probing.where(ProbeRow.copy_id.in_(chunk))):
-                if probes is not None:
+        if probes is not None:
+            probing = select(ProbeRow.copy_id, ProbeRow.keys)
+            for chunk in id_chunks(probed):
+                for copy_id, blob in conn.execute(probing.where(ProbeRow.copy_id.in_(chunk))):
                     probes.add(copy_id, _keys(blob))
 
     # -- reads ------------------------------------------------------------------------------------
@@ -349,10 +349,6 @@ class BandIndex:
 
 def _keys(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, "<i8").astype(np.int64)
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
 def _driver_sql(conn: Connection, sql: str) -> str:

@@ -16,21 +16,19 @@ smallest URL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from ingest.fingerprint import Fingerprint
-from ingest.store.db import allocate_ids
+from ingest.store.db import allocate_ids, id_chunks
 from ingest.store.models import CopyRow, StoryRow
 
 __all__ = ["Member", "StoredCopy", "Story", "StoryBook", "election_key"]
 
-_CHUNK = 500  # ids per IN (...) query
 _COPIES = select(
     CopyRow.id,
     CopyRow.story_id,
@@ -147,7 +145,7 @@ class StoryBook:
         """Read the copies `ids` not held yet, and the stories they belong to."""
         wanted = sorted(set(ids) - self.copies.keys())
         stories: set[int] = set()
-        for chunk in _chunks(wanted):
+        for chunk in id_chunks(wanted):
             for row in self.conn.execute(_COPIES, {"ids": chunk}):
                 self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row))
                 self.story_of[row.id] = row.story_id
@@ -158,7 +156,7 @@ class StoryBook:
     def load_stories(self, ids: Iterable[int]) -> None:
         """Read the stories `ids` not held yet, with every member's election facts."""
         wanted = sorted(set(ids) - self.stories.keys())
-        for chunk in _chunks(wanted):
+        for chunk in id_chunks(wanted):
             for row in self.conn.execute(_MEMBERS, {"stories": chunk}):
                 story = self.stories.get(row.story_id)
                 if story is None:
@@ -221,8 +219,8 @@ class StoryBook:
         """Write the batch back in foreign-key order: new stories, new copies, placements, elections.
 
         `insert_new` stores the copies placed here but not stored yet, given their placement
-        columns (story_id, similarity, join_reason) by copy id. Returns the ids the new stories got, by their temporary
-        (negative) ids."""
+        columns (story_id, similarity, join_reason) by copy id. Returns the ids the new stories
+        got, by their temporary (negative) ids."""
         written = self._insert_founded()
 
         def resolve(story_id: int) -> int:
@@ -238,7 +236,7 @@ class StoryBook:
         changed = [s for s in self.stories.values() if s.updated_at is not None]
         if kept := [_election_row(s, resolve) for s in changed if s.members]:
             self.conn.execute(_ELECT, kept)
-        if emptied := [{"story": s.id} for s in changed if not s.members and s.id > 0]:
+        if emptied := [{"story": s.id} for s in changed if not s.members]:
             self.conn.execute(_DELETE_STORY, emptied)
         return written
 
@@ -272,9 +270,3 @@ def _election_row(story: Story, resolve: Callable[[int], int]) -> dict[str, Any]
         "sources": len({m.source_id for m in story.members.values()}),
         "now": story.updated_at,
     }
-
-
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    it = iter(ids)
-    while chunk := list(islice(it, _CHUNK)):
-        yield chunk

@@ -9,7 +9,7 @@ SQLite (the embedded default) and PostgreSQL (production) behave alike here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -83,6 +83,12 @@ def write_transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def id_chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
+    """`ids` in lists of `size`: one IN (...) query each, short enough for any driver."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
 
 
 def allocate_ids(conn: Connection, table: str, n: int) -> list[int]:
