@@ -39,6 +39,7 @@ def _setup_logging(level: str, fmt: str) -> None:
     from ingest.logcontext import ContextFilter
 
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level.upper())  # libraries that lower their own loggers' levels still obey --log-level
     handler.addFilter(ContextFilter())
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
@@ -177,7 +178,11 @@ def main(ctx: click.Context, log_level: str, log_format: str) -> None:
 
 
 class _Progress:
-    """One refreshed status line on a terminal; silent when stderr is a pipe or a file."""
+    """One refreshed status line on a terminal; silent when stderr is a pipe or a file.
+
+    Redrawn from the run's final figures when it ends, so the last line shown agrees with the
+    summary (fetch errors of feeds and sitemaps are only known per source when it finishes).
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -186,13 +191,15 @@ class _Progress:
         if self.enabled:
             line = (
                 f"\rpages {stats.pages_fetched}  articles {stats.articles_extracted}  "
-                f"new stories {stats.new_stories}  linked {stats.copies_linked}  errors {stats.error_count}"
+                f"new stories {stats.new_stories}  linked {stats.copies_linked}  errors {stats.error_count}\x1b[K"
             )
             sys.stderr.write(line)
             sys.stderr.flush()
 
-    def done(self) -> None:
+    def done(self, final: RunStats | None = None) -> None:
         if self.enabled:
+            if final is not None:
+                self(final)
             sys.stderr.write("\n")
 
 
@@ -250,7 +257,7 @@ def run_once_cmd(
         result = run_once(
             engine, sources, settings, window=window, on_progress=bar, log_level=ctx.obj["log_level"], run_id=run_id
         )
-    bar.done()
+    bar.done(result.stats)
     _print_summary(result)
     if result.outcome == "interrupted":
         sys.exit(EXIT_INTERRUPTED)
@@ -269,14 +276,21 @@ def _print_summary(result: Any) -> None:
     )
     for report in result.reports:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(report.errors.items())) or "none"
+        counts = s.by_source.get(report.source, {})
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k not in ("pages", "stored"))
         click.echo(
             f"  {report.source}: {report.requests} requests, {report.pages} article pages, "
-            f"{report.skipped_known} known skipped, {report.not_modified} not modified; errors: {errors}"
+            f"{counts.get('stored', 0)} stored, {report.skipped_known} known skipped, "
+            f"{report.not_modified} not modified; fetch errors: {errors}; rejected: {rejected or 'none'}"
         )
     if s.errors:
         click.echo("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items())))
     for name in result.failed_sources:
-        click.echo(f"  warning: {name} yielded nothing this run", err=True)
+        why = result.broken.get(name)
+        click.echo(f"  warning: {name} yielded nothing this run" + (f": {why}" if why else ""), err=True)
+    for name, why in result.broken.items():
+        if name not in result.failed_sources:
+            click.echo(f"  warning: {name}: {why}; its page template may have changed", err=True)
     for name in result.unhealthy:
         click.echo(f"  warning: {name} is now marked unhealthy (several failed runs in a row)", err=True)
 

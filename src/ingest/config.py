@@ -63,6 +63,10 @@ def _check_url(url: str) -> str:
     return url
 
 
+# The languages extraction recognises; a source keeping only others would store nothing.
+LANGUAGES = ("ar", "fr", "en")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -165,6 +169,15 @@ class Source(_Strict):
                 raise ValueError(f"not a valid regular expression: {exc}") from None
         return v
 
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: list[str]) -> list[str]:
+        unknown = [lang for lang in v if lang not in LANGUAGES]
+        if unknown or not v:
+            got = ", ".join(unknown) if unknown else "an empty list"
+            raise ValueError(f"languages must be among {', '.join(LANGUAGES)} (got {got})")
+        return v
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
@@ -225,6 +238,17 @@ def _expand_env(value: Any) -> Any:
     return value
 
 
+def _unset_env(value: Any, loc: tuple[int | str, ...] = ()) -> list[tuple[tuple[int | str, ...], str]]:
+    """(where, name) of every `${VAR}` without a default whose variable is not set: reported as
+    such, rather than as the empty value it would expand to ("not an http(s) URL: ''")."""
+    if isinstance(value, str):
+        return [
+            (loc, m.group(1)) for m in _ENV_REF.finditer(value) if m.group(2) is None and m.group(1) not in os.environ
+        ]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    return [found for key, v in items for found in _unset_env(v, (*loc, key))]
+
+
 def _line_of(node: Any, loc: tuple[int | str, ...]) -> int | None:
     """Walk a ruamel round-trip tree along a pydantic error location; return the 1-based line."""
     line: int | None = getattr(getattr(node, "lc", None), "line", None)
@@ -282,7 +306,14 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> SourcesFile:
             line = _line_of(doc, ("sources", i))
             result.errors.append(ConfigError(str(path), line, where, "expected a mapping"))
             continue
-        merged = _expand_env({**_plain(defaults), **_plain(entry)})
+        raw = {**_plain(defaults), **_plain(entry)}
+        if unset := _unset_env(raw):
+            for loc, name in unset:
+                line = _line_of(doc, ("sources", i, *loc)) or _line_of(doc, ("sources", i))
+                msg = f"environment variable {name} is not set (or write ${{{name}:-default}})"
+                result.errors.append(ConfigError(str(path), line, _describe((where, *loc)), msg))
+            continue
+        merged = _expand_env(raw)
         try:
             source = Source.model_validate(merged)
         except ValidationError as exc:

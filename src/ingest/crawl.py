@@ -110,6 +110,10 @@ def run_crawl(
     # Leave logging alone when the host application has configured it.
     config["LOG_INSTALL_ROOT_HANDLER"] = not logging.getLogger().handlers
     process = AsyncCrawlerProcess(config)
+    # Scrapy's DEFAULT_LOGGING sets the `scrapy` logger to DEBUG whatever LOG_LEVEL says (LOG_LEVEL
+    # only sets the root handler it installs, and ours is installed already): a sample-web crawl
+    # printed 502 stderr lines at WARNING. Records below the level are now not even created.
+    logging.getLogger("scrapy").setLevel(log_level.upper())
     reports: dict[str, SourceReport] = {}
 
     def finished(report: SourceReport) -> None:

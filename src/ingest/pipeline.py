@@ -37,6 +37,7 @@ from ingest.dedup import Deduplicator, NewCopy, numbers_text, shingle_bytes, sig
 from ingest.extract import extract
 from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, prepare
 from ingest.frontier import FetchOutcome
+from ingest.lifecycle import arm_extraction_process
 from ingest.records import Article, FetchedPage, Rejection, RunStats
 from ingest.store.archive import ArchivedPage, archive, pack
 from ingest.store.boilerplate import load_recurring, save_recurring
@@ -157,6 +158,7 @@ class ArticleWriter:
                 continue
             if item.archived is not None:
                 archived[item.archived.url] = item.archived
+            self.stats.tally(item.result.source, "pages")
             if isinstance(item.result, Rejection):
                 self._reject(session, item.result, item)
             else:
@@ -178,6 +180,7 @@ class ArticleWriter:
 
     def _reject(self, session: Session, rejection: Rejection, item: Extracted) -> None:
         self.stats.error(rejection.reason)
+        self.stats.tally(rejection.source, rejection.reason)
         status = item.status if item.status >= 400 else 200
         outcome = FetchOutcome(
             rejection.url,
@@ -210,6 +213,7 @@ class ArticleWriter:
         new: list[tuple[int, dict[str, Any], Fingerprint]] = []
         changed: list[tuple[int, Any, dict[str, Any], Fingerprint]] = []
         for position, (article, prepared) in enumerate(articles):
+            self.stats.tally(article.source, "stored")
             existing = stored.get(article.url)
             aliases += self._alias(article, existing.fetched_url if existing is not None else None)
             if existing is None:
@@ -368,7 +372,11 @@ class Pipeline:
         self._workers = workers or os.cpu_count() or 1
         # forkserver: the crawler's reactor and threads must not be forked into workers.
         context = multiprocessing.get_context("forkserver")
-        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        # Both the forkserver and each extraction process die with this process, even by SIGKILL.
+        context.set_forkserver_preload(["ingest.forkserver_init"])
+        self._pool = ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=context, initializer=arm_extraction_process
+        )
         # Back-pressure: the crawler blocks when this many pages await extraction.
         self._in_flight = threading.BoundedSemaphore(8 * self._workers)
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -385,7 +393,9 @@ class Pipeline:
         future.add_done_callback(self._extracted)
 
     def reject(self, rejection: Rejection) -> None:
-        """A refused fetch: the crawl report counts it and the frontier remembers it; nothing to store."""
+        """A refused fetch: the crawl report counts it and the frontier remembers it; nothing to store.
+        The live counter only feeds the progress line (the run's errors come from the reports)."""
+        self.stats.refused_live += 1
 
     def record_fetches(self, rows: list[dict[str, Any]]) -> None:
         """The frontier's writes, queued for the writer thread: the crawler never waits on the store."""

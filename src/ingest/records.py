@@ -73,16 +73,27 @@ class RunStats:
     copies_linked: int = 0
     unchanged: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    # Per source: "pages" (extraction outcomes), "stored" (articles kept) and one count per
+    # rejection reason. How a run tells an outlet whose template broke (most pages rejected)
+    # from one that merely published little.
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    refused_live: int = 0  # article fetches refused so far (progress only; the reports count them)
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
+    def tally(self, source: str, key: str, n: int = 1) -> None:
+        counts = self.by_source.setdefault(source, {})
+        counts[key] = counts.get(key, 0) + n
+
     @property
     def error_count(self) -> int:
-        return sum(self.errors.values())
+        """Errors so far: while a run goes, extraction rejections plus refused article fetches;
+        once it ends, every error of the run (the reports' fetch errors merged into `errors`)."""
+        return sum(self.errors.values()) + self.refused_live
 
     def copy(self) -> RunStats:
-        return replace(self, errors=dict(self.errors))
+        return replace(self, errors=dict(self.errors), by_source={k: dict(v) for k, v in self.by_source.items()})
 
     def restore(self, snapshot: RunStats) -> None:
         """Roll the counters back to `snapshot` (after a failed transaction)."""

@@ -21,7 +21,7 @@ from ingest.logcontext import log_context
 from ingest.pipeline import Pipeline, tune_gc
 from ingest.records import RunStats
 from ingest.store.frontier import DbFrontier
-from ingest.store.runs import finish_run, record_source_health, start_run
+from ingest.store.runs import close_dead_runs, finish_run, record_source_health, start_run
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,23 @@ class RunResult:
     reports: list[SourceReport] = field(default_factory=list)
     failed_sources: list[str] = field(default_factory=list)
     unhealthy: list[str] = field(default_factory=list)
+    broken: dict[str, str] = field(default_factory=dict)  # source -> why its extraction looks broken
+
+
+# A run in which more than this share of a source's article pages were rejected says so (exit 3):
+# an outlet's template change shows at once. Real outlets reject a few pages per run (video pages,
+# tag pages matching the article pattern: 3 of 77 on the sample web), never most of them.
+BROKEN_SHARE = 0.5
+
+
+def extraction_broken(counts: dict[str, int]) -> str | None:
+    """Why a source's extraction looks broken this run (most pages rejected, or all), else None."""
+    pages, stored = counts.get("pages", 0), counts.get("stored", 0)
+    rejected = {k: v for k, v in counts.items() if k not in ("pages", "stored")}
+    if not pages or not rejected or (stored and (pages - stored) / pages <= BROKEN_SHARE):
+        return None
+    reason, n = max(rejected.items(), key=lambda kv: kv[1])
+    return f"{pages - stored} of {pages} article pages rejected (mostly {reason}: {n})"
 
 
 def source_failed(report: SourceReport) -> bool:
@@ -63,6 +80,8 @@ def run_once(
 ) -> RunResult:
     """Crawl `sources` once; `run_id` continues a run row opened by the worker."""
     names = [s.name for s in sources]
+    for dead in close_dead_runs(engine):
+        log.warning("run %d was left running by a process that is gone; recorded interrupted", dead)
     if run_id is None:
         run_id = start_run(engine, names, {"window": _window_detail(window)})
     with log_context(run_id, ",".join(names), process_wide=True):
@@ -96,18 +115,30 @@ def _run(
             stop.interrupted = True
         finally:
             stats = pipeline.close() if pipeline is not None else RunStats()
+            stats.refused_live = 0  # now counted in the reports' errors, merged below
             for report in reports:
                 for kind, count in report.errors.items():
                     stats.errors[kind] = stats.errors.get(kind, 0) + count
         signalled = stop.received()
-    failed = {r.source: source_failed(r) for r in reports}
+    broken = {name: why for name, counts in stats.by_source.items() if (why := extraction_broken(counts))}
+    # An outlet whose every page was rejected yielded nothing: it failed, whatever it fetched.
+    failed = {r.source: source_failed(r) or _all_rejected(stats.by_source.get(r.source, {})) for r in reports}
     outcome = run_outcome(reports, failed, signalled=signalled)
-    finish_run(engine, run_id, outcome, stats, {"sources": [vars(r) for r in reports]})
+    if outcome == "ok" and broken:
+        outcome = "partial"
+    per_source = [
+        {**vars(r), "extraction": stats.by_source.get(r.source, {}), "broken": broken.get(r.source)} for r in reports
+    ]
+    finish_run(engine, run_id, outcome, stats, {"sources": per_source})
     # A source stopped by a signal did not fail: its health is judged by its next complete run.
     judged = {} if outcome == "interrupted" else failed
     unhealthy = record_source_health(engine, judged)
     log.info("run %d finished: %s", run_id, outcome)
-    return RunResult(run_id, outcome, stats, reports, [n for n, f in failed.items() if f], unhealthy)
+    return RunResult(run_id, outcome, stats, reports, [n for n, f in failed.items() if f], unhealthy, broken)
+
+
+def _all_rejected(counts: dict[str, int]) -> bool:
+    return counts.get("pages", 0) > 0 and counts.get("stored", 0) == 0
 
 
 class _StopSignals:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -34,12 +33,20 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from ingest.config import ConfigError, Source, SourcesFile
+from ingest.lifecycle import armed_for
 from ingest.logcontext import bind, log_context
 from ingest.schedule import next_run_after, trigger_for
 from ingest.store.db import write_transaction
 from ingest.store.leases import acquire, release, renew
 from ingest.store.models import RunRow
-from ingest.store.runs import UNHEALTHY_AFTER, close_abandoned_runs, last_runs, record_source_health, start_run
+from ingest.store.runs import (
+    UNHEALTHY_AFTER,
+    close_abandoned_runs,
+    close_dead_runs,
+    last_runs,
+    record_source_health,
+    start_run,
+)
 from ingest.telemetry import Metrics
 
 log = logging.getLogger(__name__)
@@ -64,25 +71,6 @@ class WorkerOptions:
         return min(_POLL_SECONDS, self.lease_ttl.total_seconds() / 4)
 
 
-try:  # loaded here, not in the forked child: dlopen after fork() may deadlock on a lock held by another thread
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
-except OSError:  # not glibc Linux: crawl processes outlive a SIGKILLed worker, until their own limit
-    _LIBC = None
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> Callable[[], None]:
-    """For the crawl process (between fork and exec): SIGTERM when the worker dies, even by SIGKILL."""
-
-    def arm() -> None:
-        if _LIBC is not None:
-            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the worker died before the signal was armed
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return arm
-
-
 class Crawl:
     """One crawl process for one source, watched by the worker."""
 
@@ -105,7 +93,7 @@ class Crawl:
         # thread is the one watching the crawl, so it lives as long as the crawl does.
         # stdout (run-once's summary) is dropped: the run row holds the same figures, and the
         # worker's output must stay line-oriented log records (--log-format json).
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent(os.getpid()))
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, preexec_fn=armed_for(os.getpid()))
 
     def terminate(self) -> None:
         """SIGTERM: Scrapy stops gracefully and the crawl records its run `interrupted`."""
@@ -216,6 +204,8 @@ class Worker:
         try:
             for run_id in close_abandoned_runs(self.engine, name):
                 log.warning("%s: run %d was left running by a worker that died; recorded interrupted", name, run_id)
+            for run_id in close_dead_runs(self.engine):
+                log.warning("run %d was left running by a process that is gone; recorded interrupted", run_id)
             run_id = start_run(self.engine, [name], {"trigger": "worker", "worker": self.holder})
             bind(run_id=run_id)
             with self._lock:  # shutdown() sees every crawl started before it set `stopping`

@@ -70,16 +70,20 @@ def recent_runs(engine: Engine, source: str | None = None, limit: int = 20) -> l
         return list(session.scalars(stmt).all())
 
 
-def last_runs(engine: Engine, sources: Sequence[str]) -> dict[str, RunRow]:
-    """The most recent run of each named source (runs of several sources count for each)."""
+def is_crawl(row: RunRow) -> bool:
+    """Crawls only: a `reextract` run fetches nothing, so it neither schedules nor judges a source."""
+    return (row.detail or {}).get("kind") != "reextract"
+
+
+def last_runs(engine: Engine, sources: Sequence[str], *, crawls_only: bool = True) -> dict[str, RunRow]:
+    """The most recent run of each named source (runs of several sources count for each); by
+    default its last crawl, so a `reextract` does not push the next scheduled crawl back."""
     found: dict[str, RunRow] = {}
-    with read_session(engine) as session:
-        for name in sources:
-            row = session.scalars(
-                select(RunRow).where(_names(name)).order_by(RunRow.started_at.desc()).limit(1)
-            ).first()
-            if row is not None:
+    for name in sources:
+        for row in recent_runs(engine, name, limit=50):
+            if not crawls_only or is_crawl(row):
                 found[name] = row
+                break
     return found
 
 
@@ -87,6 +91,45 @@ def _names(name: str) -> ColumnElement[bool]:
     """Runs whose comma-separated `sources` include `name` exactly."""
     col = RunRow.sources
     return or_(col == name, col.like(f"{name},%"), col.like(f"%,{name}"), col.like(f"%,{name},%"))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (permission to signal it or not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_dead_runs(engine: Engine) -> list[int]:
+    """Record `interrupted` the runs still `running` whose process, on this host, is gone; returns
+    their ids.
+
+    A `kill -9` (or an out-of-memory kill) of `ingest run-once` leaves its run `running` forever:
+    nothing in the process runs to close it. Each run records the host and pid that opened it,
+    so the next `run-once` or worker on the same host can tell. A run of another host is left to
+    that host (or, for worker runs, to the lease: see `close_abandoned_runs`).
+    """
+    host = socket.gethostname()
+    closed: list[int] = []
+    with write_transaction(engine) as session:
+        for row in session.scalars(select(RunRow).where(RunRow.outcome == "running")).all():
+            detail = row.detail or {}
+            pid = detail.get("pid")
+            if detail.get("host") != host or not isinstance(pid, int) or process_alive(pid):
+                continue
+            _close(row, "interrupted", abandoned=True)
+            closed.append(row.id)
+    return closed
+
+
+def _close(row: RunRow, outcome: str, **detail: Any) -> None:
+    row.outcome = outcome
+    row.finished_at = datetime.now(UTC)
+    row.detail = {**(row.detail or {}), **detail}
 
 
 def close_abandoned_runs(engine: Engine, source: str) -> list[int]:
@@ -104,8 +147,6 @@ def close_abandoned_runs(engine: Engine, source: str) -> list[int]:
             detail = row.detail or {}
             if detail.get("trigger") != "worker":
                 continue
-            row.outcome = "interrupted"
-            row.finished_at = datetime.now(UTC)
-            row.detail = {**detail, "abandoned": True}
+            _close(row, "interrupted", abandoned=True)
             closed.append(row.id)
     return closed
