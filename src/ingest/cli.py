@@ -13,11 +13,12 @@ Exit codes (stable, documented in the README):
 from __future__ import annotations
 
 import csv
-import io
+import errno
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -31,6 +32,8 @@ from ingest.records import RunStats
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_STORE, EXIT_FAILED = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130  # run-once stopped by SIGTERM/SIGINT; its run is recorded `interrupted`
 F = TypeVar("F", bound=Callable[..., Any])
+_MAX_ID = 2**63 - 1  # the largest id either store can hold
+MAX_CONTAINS = 1000  # characters of --contains: a longer needle is no headline or phrase
 log = logging.getLogger("ingest")
 
 
@@ -114,11 +117,17 @@ def _settings(database_url: str | None, data_dir: Path | None, **extra: Any) -> 
 
 
 @contextmanager
-def _store(settings: Settings, *, auto_upgrade: bool = True) -> Iterator[Any]:
-    from ingest.store.db import StoreError, open_store
+def _store(settings: Settings, *, auto_upgrade: bool = True, read_only: bool = False) -> Iterator[Any]:
+    """The store for a command; `read_only` for commands that only read (they work on a store
+    they cannot write, and never upgrade its schema). One line and exit 2 for a URL that cannot
+    be used, exit 4 for a store that cannot be reached."""
+    from ingest.store.db import StoreError, StoreUrlError, open_store
 
     try:
-        engine = open_store(settings.resolved_database_url, auto_upgrade=auto_upgrade)
+        engine = open_store(settings.resolved_database_url, auto_upgrade=auto_upgrade, read_only=read_only)
+    except StoreUrlError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_STORE)
@@ -139,7 +148,51 @@ def _load_sources(path: Path) -> SourcesFile:
     return loaded
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Cli(click.Group):
+    """The command group; output piped into a reader that stops early (`ingest query | head`)
+    ends the command quietly with 0, as `head` asked for no more (click's default exits 1)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        standalone_mode: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Usage errors in one line (`error: ... (see 'ingest query --help')`), exit 2, instead
+        of click's four (usage, hint, blank line, message)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(args, prog_name, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_INTERNAL)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+            sys.exit(EXIT_OK)
+
+
+def _port_in_use(exc: OSError, port: int) -> None:
+    """One line and exit 2 for a port another process holds; any other OSError propagates."""
+    if exc.errno == errno.EADDRINUSE:
+        click.echo(f"error: port {port} on 127.0.0.1 is already in use (choose another with --port)", err=True)
+        sys.exit(EXIT_USAGE)
+    raise exc
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--log-level",
     default="WARNING",
@@ -340,10 +393,19 @@ def query_cmd(
     source, language, source_count, copy_count, and sources: [{source, url, title, published_at,
     similarity}] for every copy, canonical first.
     """
-    from ingest.query import StoryFilter, find_stories
+    from ingest.query import StoryFilter, find_stories, known_sources
 
-    f = StoryFilter(_parse_date(since), _parse_date(until, end=True), sources, contains, min_sources, limit)
-    with _store(_settings(database_url, data_dir)) as engine:
+    start, end = _parse_date(since), _parse_date(until, end=True)
+    if start and end and start > end:
+        raise click.BadParameter(f"--since {since} is after --until {until}", param_hint="--since")
+    if contains is not None and len(contains) > MAX_CONTAINS:
+        raise click.BadParameter(f"at most {MAX_CONTAINS} characters ({len(contains)} given)", param_hint="--contains")
+    f = StoryFilter(start, end, sources, contains, min_sources, limit)
+    with _store(_settings(database_url, data_dir), read_only=True) as engine:
+        unknown = sorted(set(sources) - set(known := known_sources(engine)))
+        if unknown:
+            listed = ", ".join(known) or "none yet"
+            raise click.BadParameter(f"no source named {', '.join(unknown)} in the store (known: {listed})")
         stories = find_stories(engine, f)
     _emit(stories, fmt)
 
@@ -355,29 +417,30 @@ def _emit(stories: list[Any], fmt: str) -> None:
     elif fmt == "json":
         click.echo(json.dumps([s.as_json() for s in stories], ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["id", "published_at", "source_count", "title", "url", "sources"])
-        for s in stories:
-            data = s.as_json()
-            writer.writerow(
-                [
-                    s.id,
-                    data["published_at"],
-                    s.source_count,
-                    s.title,
-                    s.url,
-                    " ".join(c["url"] for c in data["sources"]),
-                ]
-            )
-        click.echo(buf.getvalue(), nl=False)
+        _emit_csv(stories)
     else:
         for s in stories:
-            when = s.published_at.strftime("%Y-%m-%d %H:%M") if s.published_at else "undated"
+            when = s.published_at.strftime("%Y-%m-%d %H:%M UTC") if s.published_at else "undated"
             click.echo(f"#{s.id}  {when}  [{s.source_count} source{'s' if s.source_count != 1 else ''}]  {s.title}")
             for c in s.sources:
                 click.echo(f"      {c.source:<14} {c.url}")
-        click.echo(f"{len(stories)} stories", err=True)
+        click.echo(f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'}", err=True)
+
+
+CSV_COLUMNS = (
+    "id", "published_at", "source", "language", "source_count", "copy_count", "title", "url", "text", "outlets", "urls",
+)  # fmt: skip
+
+
+def _emit_csv(stories: list[Any]) -> None:
+    """One row per story, the jsonl record flattened: outlets and copy URLs space-separated."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for story in stories:
+        data = story.as_json()
+        outlets = " ".join(dict.fromkeys(c["source"] for c in data["sources"]))
+        urls = " ".join(c["url"] for c in data["sources"])
+        writer.writerow([*(data[k] for k in CSV_COLUMNS[:-2]), outlets, urls])
 
 
 @main.command("reextract")
@@ -439,13 +502,13 @@ def bench_extract_cmd(dataset: Path, limit: int | None) -> None:
 
 
 @main.command("show")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=click.IntRange(min=1, max=_MAX_ID))
 @store_options
 def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> None:
     """Print one canonical article with every copy, its outlet, URL, time and similarity."""
     from ingest.query import StoryFilter, find_stories
 
-    with _store(_settings(database_url, data_dir)) as engine:
+    with _store(_settings(database_url, data_dir), read_only=True) as engine:
         stories = find_stories(engine, StoryFilter(ids=(story_id,)))
     if not stories:
         click.echo(f"error: no story {story_id}", err=True)
@@ -469,7 +532,7 @@ def explain_cmd(url: str, database_url: str | None, data_dir: Path | None) -> No
     from ingest.store.db import read_session
     from ingest.urls import canonicalize
 
-    with _store(_settings(database_url, data_dir)) as engine, read_session(engine) as session:
+    with _store(_settings(database_url, data_dir), read_only=True) as engine, read_session(engine) as session:
         found = explain(session, canonicalize(url)) or explain(session, url)
     if found is None:
         click.echo(f"error: no stored copy has the URL {url}", err=True)
@@ -580,7 +643,11 @@ def worker_cmd(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     with _store(settings) as engine:
-        worker = Worker(engine, opts, lambda: load_sources(sources_path), Metrics(metrics_port))
+        try:
+            metrics = Metrics(metrics_port)
+        except OSError as exc:
+            _port_in_use(exc, metrics_port or 0)
+        worker = Worker(engine, opts, lambda: load_sources(sources_path), metrics)
         sys.exit(worker.run_due_once() if once else worker.run_forever())
 
 
@@ -597,7 +664,7 @@ def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir:
     from ingest.status import source_statuses
 
     loaded = _load_sources(sources_path)
-    with _store(_settings(database_url, data_dir)) as engine:
+    with _store(_settings(database_url, data_dir), read_only=True) as engine:
         statuses = source_statuses(engine, loaded.sources)
     if fmt == "json":
         rows = [{**vars(s), "warning": s.warning, "warnings": s.warnings} for s in statuses]
@@ -626,7 +693,7 @@ def runs_cmd(source: str | None, limit: int, fmt: str, database_url: str | None,
     """Crawl run history, newest first: outcome, counters and errors by kind."""
     from ingest.store.runs import recent_runs
 
-    with _store(_settings(database_url, data_dir)) as engine:
+    with _store(_settings(database_url, data_dir), read_only=True) as engine:
         runs = recent_runs(engine, source, limit)
     if fmt == "json":
         keys = (
@@ -643,12 +710,14 @@ def runs_cmd(source: str | None, limit: int, fmt: str, database_url: str | None,
         )
         click.echo(json.dumps([{k: getattr(r, k) for k in keys} for r in runs], default=str, indent=2))
         return
+    head = f"{'run':<6} {'started (UTC)':<16}  {'outcome':<11} {'pages':>6} {'stored':>6} {'new':>5} {'linked':>6}"
+    click.echo(f"{head}  sources; errors")
     for r in runs:
         errors = ", ".join(f"{k} {v}" for k, v in sorted((r.errors or {}).items())) or "-"
+        kind = " (reextract)" if (r.detail or {}).get("kind") == "reextract" else ""
         click.echo(
-            f"#{r.id:<5} {_when(r.started_at)}  {r.outcome:<11} {r.sources[:40]:<40} "
-            f"pages {r.pages_fetched:<5} articles {r.articles_extracted:<5} new {r.new_stories:<4} "
-            f"linked {r.copies_linked:<4} errors: {errors}"
+            f"#{r.id:<5} {_when(r.started_at):<16}  {r.outcome:<11} {r.pages_fetched:>6} {r.articles_extracted:>6} "
+            f"{r.new_stories:>5} {r.copies_linked:>6}  {r.sources}{kind}; errors: {errors}"
         )
 
 
@@ -718,7 +787,10 @@ def sample_web_cmd(port: int, write_sources: Path | None) -> None:
     """Serve the bundled sample web (fake Moroccan outlets) on 127.0.0.1, in the foreground."""
     from ingest.sampleweb import SampleWeb
 
-    web = SampleWeb(base_port=port)  # binds its ports now, so the sources file is right before serving
+    try:
+        web = SampleWeb(base_port=port)  # binds its ports now, so the sources file is right before serving
+    except OSError as exc:
+        _port_in_use(exc, port)
     if write_sources:
         write_sources.write_text(web.sources_yaml(), encoding="utf-8")
         click.echo(f"sources written to {write_sources}", err=True)
@@ -768,12 +840,22 @@ def extract_cmd(target: str, source_name: str | None, sources_path: Path) -> Non
 
 def _read_target(target: str) -> tuple[str, bytes, dict[str, str]]:
     if target.startswith(("http://", "https://")):
+        import urllib.error
         import urllib.request
 
         request = urllib.request.Request(target, headers={"User-Agent": Settings().user_agent})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            return response.geturl(), response.read(), headers
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                return response.geturl(), response.read(), headers
+        except urllib.error.HTTPError as exc:
+            why = f"HTTP {exc.code} {exc.reason}"
+        except urllib.error.URLError as exc:
+            why = str(getattr(exc.reason, "strerror", None) or exc.reason)
+        except (TimeoutError, OSError, ValueError) as exc:
+            why = str(exc) or type(exc).__name__
+        click.echo(f"error: cannot fetch {target}: {why}", err=True)
+        sys.exit(EXIT_FAILED)
     path = Path(target)
     if not path.is_file():
         raise click.BadParameter(f"{target!r} is neither an http(s) URL nor a file")

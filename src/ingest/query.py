@@ -145,3 +145,9 @@ def _copies_of(session: Any, story_ids: list[int]) -> dict[int, list[CopyView]]:
 
 def _canonical_then_chronological(copy: CopyRow, canonical_id: int | None) -> tuple[bool, bool, datetime, int]:
     return (copy.id != canonical_id, copy.published_at is None, copy.published_at or copy.fetched_at, copy.id)
+
+
+def known_sources(engine: Engine) -> list[str]:
+    """Names of the sources the store has seen, sorted (to tell a misspelt --source at once)."""
+    with read_session(engine) as session:
+        return sorted(session.scalars(select(SourceRow.name)).all())

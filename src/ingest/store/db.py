@@ -9,6 +9,7 @@ SQLite (the embedded default) and PostgreSQL (production) behave alike here:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
@@ -20,8 +21,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
 # An arbitrary constant: the advisory lock that serialises dedup writers on PostgreSQL.
@@ -32,15 +33,53 @@ class StoreError(Exception):
     """The store cannot be used (unreachable, or its schema is not at the current revision)."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit transaction control."""
-    parsed = make_url(url)
+class StoreUrlError(StoreError):
+    """The store's URL is not one `ingest` can use (a usage error, not an outage)."""
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreUrlError(
+            f"not a database URL: {url!r} (expected e.g. sqlite:///data/ingest.sqlite or postgresql://user@host/db)"
+        ) from None
+    if parsed.get_backend_name() not in BACKENDS:
+        raise StoreUrlError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    return parsed
+
+
+def sqlite_read_only(path: Path) -> bool:
+    """Whether this process cannot write the SQLite file (or create its WAL beside it)."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit transaction control.
+
+    `read_only`: the caller only reads. A SQLite file this process cannot write (a copy handed
+    out read-only, an immutable snapshot) is then opened immutable: WAL mode needs write access
+    even to read, so `query` on such a file failed before.
+    """
+    parsed = _parse_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, future=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
+    immutable = read_only and path is not None and sqlite_read_only(path)
+    if immutable and path is not None:
+        parsed = parsed.set(database=f"file:{path.resolve()}", query={"uri": "true", "immutable": "1"})
+    elif path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store's directory {path.parent}: {exc.strerror}") from None
+        if not read_only and sqlite_read_only(path):
+            raise StoreError(f"the store {path} is read-only: commands that write need write access to it")
     engine = create_engine(parsed, future=True, connect_args={"timeout": 60})
 
     @event.listens_for(engine, "connect")
@@ -48,6 +87,9 @@ def make_engine(url: str) -> Engine:
         # Take transaction control away from pysqlite so BEGIN happens where SQLAlchemy says.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        if immutable:
+            cur.close()
+            return
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
@@ -141,12 +183,13 @@ def pending_revision(engine: Engine) -> tuple[str | None, str]:
     return current, head
 
 
-def open_store(url: str, *, auto_upgrade: bool = True) -> Engine:
-    """An engine on an up-to-date schema; upgrades it, or says clearly that it must be upgraded."""
-    engine = make_engine(url)
+def open_store(url: str, *, auto_upgrade: bool = True, read_only: bool = False) -> Engine:
+    """An engine on an up-to-date schema; upgrades it, or says clearly that it must be upgraded.
+    A read-only caller never upgrades (it may not be able to write)."""
+    engine = make_engine(url, read_only=read_only)
     current, head = pending_revision(engine)
     if current != head:
-        if not auto_upgrade:
+        if not auto_upgrade or read_only:
             raise StoreError(
                 f"the store is at schema revision {current or 'none'}, the code needs {head}: run `ingest db upgrade`"
             )
