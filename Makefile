@@ -13,23 +13,29 @@ KERNEL := setup.py src/ingest/_kernels.pyx src/ingest/_kernels.h
 
 install: $(STAMP)
 
+# The install's own chatter (build-backend notices) goes to a log, shown only if it fails.
 $(STAMP): pyproject.toml $(KERNEL)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	@echo "installing ingest into $(VENV) (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/python -m pip install --quiet --upgrade pip && \
+	   $(BIN)/python -m pip install --quiet -e ".[dev]"; } > $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
 # Serve the bundled sample web on 127.0.0.1:$(PORT)+, crawl it into the default SQLite store
 # (data/ingest.sqlite), print the canonical articles with their sources, stop the server.
+# The server writes the sources file for the ports it actually serves (`make demo PORT=8710`).
+DEMO_SOURCES := data/sample-sources.yaml
 demo: install
-	@set -e; \
-	$(BIN)/ingest sample-web --port $(PORT) > /dev/null 2>&1 & server=$$!; \
+	@set -e; mkdir -p data; rm -f $(DEMO_SOURCES); \
+	$(BIN)/ingest sample-web --port $(PORT) --write-sources $(DEMO_SOURCES) > /dev/null 2> data/sample-web.log & server=$$!; \
 	trap 'kill $$server 2>/dev/null || true' EXIT INT TERM; \
 	for i in $$(seq 50); do \
-	  $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(PORT)/robots.txt', timeout=1)" \
-	    2>/dev/null && break; sleep 0.2; \
+	  [ -s $(DEMO_SOURCES) ] && $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$(PORT)/robots.txt', timeout=1)" \
+	    2>/dev/null && break; \
+	  kill -0 $$server 2>/dev/null || { cat data/sample-web.log >&2; exit 2; }; sleep 0.2; \
 	done; \
-	$(BIN)/ingest run-once --sources config/sample.yaml --no-progress || [ $$? -eq 3 ]; \
+	$(BIN)/ingest run-once --sources $(DEMO_SOURCES) --no-progress || [ $$? -eq 3 ]; \
 	echo; echo "Canonical articles (each with every outlet that ran it):"; echo; \
 	$(BIN)/ingest query --format table
 

@@ -656,10 +656,14 @@ def worker_cmd(
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @store_options
 def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir: Path | None) -> None:
-    """Per source: last run and its outcome, next run, recent error rate, stored copies, health.
+    """Per source: last run and its outcome, next run, page error rate over the last crawls
+    (with the errors by reason), the share of article pages the last crawl rejected, stored
+    copies, health.
 
-    A source whose recent runs fetched no article at all is flagged: its template, feed or
-    sitemap probably changed. Exit code 3 when any enabled source needs attention.
+    Flagged: a source whose recent runs found no article (unreachable host, or its template,
+    feed or sitemap changed), or whose last run rejected most of its pages. Sources the store
+    knows but the sources file does not name are listed after the others. Exit code 3 when any
+    configured, enabled source needs attention.
     """
     from ingest.status import source_statuses
 
@@ -670,18 +674,29 @@ def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir:
         rows = [{**vars(s), "warning": s.warning, "warnings": s.warnings} for s in statuses]
         click.echo(json.dumps(rows, default=str, indent=2))
     else:
-        click.echo(f"{'source':<16} {'last run':<17} {'outcome':<11} {'next run':<17} {'errors':>6} {'copies':>7}")
-        for s in statuses:
-            click.echo(
-                f"{s.name:<16} {_when(s.last_run_at):<17} {s.last_outcome or '-':<11} "
-                f"{_when(s.next_run_at) if s.enabled else 'disabled':<17} "
-                f"{'-' if s.error_rate is None else f'{s.error_rate:.0%}':>6} {s.copies:>7}"
-                + (f"  crawling now ({s.crawling_now})" if s.crawling_now else "")
-            )
-            for warning in s.warnings:
-                click.echo(f"{'':<16} ! {warning}")
+        _status_table(statuses)
     if any(s.warning for s in statuses if s.enabled):
         sys.exit(EXIT_PARTIAL)
+
+
+def _status_table(statuses: list[Any]) -> None:
+    click.echo(
+        f"{'source':<16} {'last run (UTC)':<17} {'outcome':<11} {'next run (UTC)':<17} "
+        f"{'page errors':>11} {'rejected':>8} {'copies':>7}"
+    )
+    for s in statuses:
+        nxt = _when(s.next_run_at) if s.enabled else ("disabled" if s.configured else "not configured")
+        rate = "-" if s.error_rate is None else f"{s.error_rate:.0%}"
+        rejected = "-" if s.last_rejected_share is None else f"{s.last_rejected_share:.0%}"
+        click.echo(
+            f"{s.name:<16} {_when(s.last_run_at):<17} {s.last_outcome or 'never run':<11} {nxt:<17} "
+            f"{rate:>11} {rejected:>8} {s.copies:>7}" + (f"  crawling now ({s.crawling_now})" if s.crawling_now else "")
+        )
+        if s.errors_by_reason:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.errors_by_reason.items(), key=lambda kv: -kv[1]))
+            click.echo(f"{'':<16}   errors in the last crawls ({s.requests} requests): {reasons}")
+        for warning in s.warnings:
+            click.echo(f"{'':<16} ! {warning}")
 
 
 @main.command("runs")
