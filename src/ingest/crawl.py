@@ -74,6 +74,17 @@ class SourceReport:
 _ran = False
 _ran_lock = threading.Lock()
 
+# Scrapy loggers that report one failed page each (a 500 after its retries, a body over the size
+# cap) at WARNING/ERROR. The run summary counts these by reason; logged too, a crawl of a site with
+# 500 bad pages printed 500 error lines. They stay visible at --log-level info.
+PAGE_FAILURE_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.core.downloader.handlers.http11")
+
+
+def _as_info(record: logging.LogRecord) -> bool:
+    if record.levelno > logging.INFO:
+        record.levelno, record.levelname = logging.INFO, "INFO"
+    return True
+
 
 def run_crawl(
     sources: list[Source],
@@ -114,6 +125,8 @@ def run_crawl(
     # only sets the root handler it installs, and ours is installed already): a sample-web crawl
     # printed 502 stderr lines at WARNING. Records below the level are now not even created.
     logging.getLogger("scrapy").setLevel(log_level.upper())
+    for name in PAGE_FAILURE_LOGGERS:
+        logging.getLogger(name).addFilter(_as_info)
     reports: dict[str, SourceReport] = {}
 
     def finished(report: SourceReport) -> None:

@@ -23,6 +23,12 @@ class Metrics:
         self.stories = Counter("ingest_new_stories", "New canonical articles", labels, registry=self.registry)
         self.linked = Counter("ingest_copies_linked", "Copies linked to known stories", labels, registry=self.registry)
         self.errors = Counter("ingest_errors", "Errors by kind", ["source", "kind"], registry=self.registry)
+        self.broken = Counter(
+            "ingest_extraction_broken_runs",
+            "Runs in which most of a source's article pages were rejected (a template change)",
+            labels,
+            registry=self.registry,
+        )
         self.last_run = Gauge(
             "ingest_last_run_timestamp_seconds", "End of the last run", labels, registry=self.registry
         )
@@ -37,5 +43,8 @@ class Metrics:
         self.linked.labels(source).inc(run.copies_linked)
         for kind, count in (run.errors or {}).items():
             self.errors.labels(source, kind).inc(count)
+        for report in (run.detail or {}).get("sources", []):
+            if report.get("source") == source and report.get("broken"):
+                self.broken.labels(source).inc()
         if run.finished_at is not None:
             self.last_run.labels(source).set(run.finished_at.timestamp())
