@@ -74,8 +74,20 @@ def test_status_exits_3_and_warns_about_a_source_that_keeps_finding_no_articles(
     assert done.returncode == 3, done.stderr
     warning = re.search(r"! no articles for (\d+) runs", done.stdout)
     assert warning and int(warning.group(1)) >= ZERO_STREAK
-    flagged = done.stdout.split(warning.group(0))[0].rstrip().splitlines()[-1]
-    assert flagged.startswith(SILENT)  # the warning follows the silent source's line
+    above = done.stdout.split(warning.group(0))[0].rstrip().splitlines()
+    flagged = [line for line in above if line and not line[0].isspace()][-1]
+    assert flagged.startswith(SILENT)  # the warning follows the silent source's line (and its details)
+
+
+def test_status_gives_page_errors_by_reason_and_tells_a_silent_source_from_an_unreachable_one(
+    crawled: Crawled,
+) -> None:
+    rows = {row["name"]: row for row in json.loads(ingest(crawled, "status", "--format", "json").stdout)}
+    silent = rows[SILENT]
+    assert silent["errors_by_reason"].get("http-404", 0) > 0  # its feed and sitemap answer 404
+    assert silent["error_rate"] > 0 and silent["requests"] > 0
+    assert not silent["unreachable"]  # the host answers: the template, feed or sitemap changed
+    assert rows[HEALTHY]["error_rate"] == 0 and not rows[HEALTHY]["last_broken"]
 
 
 def test_status_shows_each_source_with_its_last_run_outcome(crawled: Crawled) -> None:
