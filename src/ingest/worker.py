@@ -43,6 +43,7 @@ from ingest.store.runs import (
     UNHEALTHY_AFTER,
     close_abandoned_runs,
     close_dead_runs,
+    decide_run,
     last_runs,
     record_source_health,
     start_run,
@@ -243,12 +244,16 @@ class Worker:
                 renewed = True
             if not renewed:
                 log.error("%s: lease lost; stopping the crawl", crawl.source)
-                crawl.stop(self.opts.grace)
-                return "interrupted"
+                return self._force(crawl, "interrupted")
             if time.monotonic() - crawl.started > limit:
                 log.error("%s: crawl exceeded %s; stopping it", crawl.source, self.opts.crawl_timeout)
-                crawl.stop(self.opts.grace)
-                return "timed-out"
+                return self._force(crawl, "timed-out")
+
+    def _force(self, crawl: Crawl, outcome: str) -> str:
+        """Record the verdict first, then stop the crawl: its own `interrupted` never shows."""
+        decide_run(self.engine, crawl.run_id, outcome)
+        crawl.stop(self.opts.grace)
+        return outcome
 
     def _settle(self, crawl: Crawl, forced: str | None) -> None:
         """Record how the run ended when the crawl process could not say it itself."""

@@ -33,11 +33,15 @@ def start_run(engine: Engine, sources: Sequence[str], detail: dict[str, Any]) ->
 
 
 def finish_run(engine: Engine, run_id: int, outcome: str, stats: RunStats, detail: dict[str, Any]) -> None:
+    """Record the run's figures, and its outcome unless a supervisor already decided it (the
+    worker records `timed-out` before it stops a crawl that overran: the crawl, stopped, would
+    otherwise say `interrupted` first, and a reader could see that before the worker's verdict)."""
     with write_transaction(engine) as session:
         row = session.get(RunRow, run_id)
         assert row is not None
-        row.finished_at = datetime.now(UTC)
-        row.outcome = outcome
+        if row.outcome == "running":
+            row.finished_at = datetime.now(UTC)
+            row.outcome = outcome
         row.pages_fetched = stats.pages_fetched
         row.articles_extracted = stats.articles_extracted
         row.new_stories = stats.new_stories
@@ -124,6 +128,14 @@ def close_dead_runs(engine: Engine) -> list[int]:
             _close(row, "interrupted", abandoned=True)
             closed.append(row.id)
     return closed
+
+
+def decide_run(engine: Engine, run_id: int, outcome: str) -> None:
+    """Close a run still `running` with the outcome its supervisor decided (see `finish_run`)."""
+    with write_transaction(engine) as session:
+        row = session.get(RunRow, run_id)
+        if row is not None and row.outcome == "running":
+            _close(row, outcome)
 
 
 def _close(row: RunRow, outcome: str, **detail: Any) -> None:
