@@ -1,0 +1,274 @@
+"""Crawl throughput on a many-outlet web of real-size pages: `ingest run-once`, end to end.
+
+    .venv/bin/python bench/crawl_many.py                      # 11 outlets x 450 articles, news-please politeness
+    .venv/bin/python bench/crawl_many.py --outlets 4 --articles 100 --polite   # default politeness
+
+Each outlet serves robots.txt, an RSS feed (newest 50), a sitemap (every article, dated) and a
+listing (20 links a page), and article pages of 40-260 KB: our own Arabic article text (words
+drawn from the sample web's corpus, so no two articles are copies) inside page chrome padded to a
+real page's size (menus, sidebars, inline style and script), the sizes real outlets serve. The
+web runs in its own process (a threaded server per outlet), so serving does not share the
+crawler's GIL.
+
+Politeness as news-please's defaults unless --polite: 4 requests in flight per site, no delay,
+AutoThrottle off, 16 in flight in all. With --polite: the production defaults (0.1 s minimum
+delay per source, AutoThrottle): the time is then bounded by the slowest outlet's delays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = {
+    "INGEST_DOWNLOAD_DELAY": "0",
+    "INGEST_AUTOTHROTTLE": "false",
+    "INGEST_CONCURRENT_PER_SOURCE": "4",
+    "INGEST_CONCURRENT_REQUESTS": "16",
+}
+START = datetime(2025, 3, 1, 8, tzinfo=UTC)
+LISTING_PAGE = 20
+
+
+# ------------------------------------------------------------------------------------------ the web
+
+
+@cache
+def vocabulary() -> list[str]:
+    """Arabic words of the sample web's own corpus (written for this project)."""
+    content = ROOT / "src" / "ingest" / "sampleweb" / "content"
+    words: set[str] = set()
+    for path in content.glob("*.yaml"):
+        words.update(re.findall(r"[\u0621-\u064a]{3,}", path.read_text(encoding="utf-8")))
+    return sorted(words)
+
+
+def article_text(rng: random.Random) -> tuple[str, list[str]]:
+    words = vocabulary()
+    title = " ".join(rng.choices(words, k=rng.randint(6, 11)))
+    paragraphs = [" ".join(rng.choices(words, k=rng.randint(25, 60))) + "." for _ in range(rng.randint(3, 12))]
+    return title, paragraphs
+
+
+def chrome(rng: random.Random, outlet: str, size: int) -> tuple[str, str]:
+    """(head extras, sidebar+footer) adding up to about `size` bytes: menus, tables, style, script."""
+    words = vocabulary()
+    menu = "".join(f'<li><a href="/category/{i}">{rng.choice(words)}</a></li>' for i in range(60))
+    rows = "".join(f"<tr><td>{rng.choice(words)}</td><td>{rng.randint(1, 99)}</td></tr>" for _ in range(40))
+    side = f'<aside class="sidebar"><ul class="menu">{menu}</ul><table class="standings">{rows}</table></aside>'
+    filler = "".join(f".c{i}{{margin:{i % 9}px;color:#{i:06x}}}" for i in range(size // 40))
+    style = f"<style>{filler[: max(0, size - len(side) - 2000)]}</style>"
+    script = f"<script>window.__{outlet}={{}};</script>"
+    return style + script, side
+
+
+def article_page(outlet: str, k: int) -> bytes:
+    rng = random.Random(f"{outlet}-{k}")
+    title, paragraphs = article_text(rng)
+    head, side = chrome(rng, outlet, rng.randint(40_000, 260_000))
+    published = (START + timedelta(minutes=37 * k)).isoformat()
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f'<!doctype html><html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{title} | {outlet}</title>'
+        f'<meta property="og:type" content="article"><meta property="article:published_time" content="{published}">'
+        f"{head}</head><body><header><nav>{outlet}</nav></header><main><article><h1>{title}</h1>"
+        f'<time datetime="{published}">{published}</time>{body}</article></main>{side}'
+        f"<footer>{outlet} 2025</footer></body></html>"
+    ).encode()
+
+
+def feed(base: str, outlet: str, n: int) -> bytes:
+    items = "".join(
+        f"<item><title>{outlet} {k}</title><link>{base}/news/{k}.html</link>"
+        f"<pubDate>{format_datetime(START + timedelta(minutes=37 * k))}</pubDate></item>"
+        for k in range(n - 1, max(-1, n - 51), -1)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{outlet}</title>{items}</channel></rss>'.encode()
+
+
+def _when(k: int) -> datetime:
+    return START + timedelta(minutes=37 * k)
+
+
+def sitemap(base: str, n: int) -> bytes:
+    urls = "".join(
+        f"<url><loc>{base}/news/{k}.html</loc><lastmod>{_when(k).isoformat()}</lastmod></url>" for k in range(n)
+    )
+    return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+
+
+def listing(n: int, page: int) -> bytes:
+    top = n - 1 - (page - 1) * LISTING_PAGE
+    links = "".join(f'<li><a href="/news/{k}.html">{k}</a></li>' for k in range(top, max(-1, top - LISTING_PAGE), -1))
+    nxt = f'<a class="next" href="/list?page={page + 1}">next</a>' if top - LISTING_PAGE >= 0 else ""
+    return f"<html><body><ul>{links}</ul>{nxt}</body></html>".encode()
+
+
+def serve(outlets: int, articles: int) -> None:
+    """Serve the web, print one `name URL` line per outlet, run until killed."""
+    for i in range(outlets):
+        name = f"outlet{i:02d}"
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(name, articles))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        print(name, f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
+def _handler(outlet: str, n: int) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            base = f"http://{self.headers.get('Host')}"
+            path, _, query = self.path.partition("?")
+            found = re.fullmatch(r"/news/(\d+)\.html", path)
+            if path == "/robots.txt":
+                self._send(b"User-agent: *\nAllow: /\n", "text/plain")
+            elif path == "/feed":
+                self._send(feed(base, outlet, n), "application/rss+xml")
+            elif path == "/sitemap.xml":
+                self._send(sitemap(base, n), "application/xml")
+            elif path == "/list":
+                self._send(listing(n, int(query.removeprefix("page=") or 1)), "text/html; charset=utf-8")
+            elif found and int(found.group(1)) < n:
+                self._send(article_page(outlet, int(found.group(1))), "text/html; charset=utf-8")
+            else:
+                self._send(b"not found", "text/plain", 404)
+
+        def _send(self, body: bytes, ctype: str, status: int = 200) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    return Handler
+
+
+# ------------------------------------------------------------------------------------------ the run
+
+
+def sources_yaml(bases: dict[str, str]) -> str:
+    from ingest.config import Source
+
+    private = "allow_private_hosts" in Source.model_fields  # loopback must be allowed by name
+    lines = ["sources:"]
+    for name, base in bases.items():
+        lines += [
+            f"  - name: {name}",
+            f'    homepage: "{base}/"',
+            f'    feeds: ["{base}/feed"]',
+            f'    sitemaps: ["{base}/sitemap.xml"]',
+            f'    listings: [{{url: "{base}/list?page=1", next: "a.next", max_pages: 30}}]',
+            '    allowed_domains: ["127.0.0.1"]',
+            *(['    allow_private_hosts: ["127.0.0.1"]'] if private else []),
+            '    article_url_pattern: "/news/\\\\d+\\\\.html$"',
+            "    languages: [ar]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def run(outlets: int, articles: int, polite: bool, keep: Path | None) -> dict[str, Any]:
+    server = subprocess.Popen(
+        [sys.executable, __file__, "_serve", str(outlets), str(articles)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        bases: dict[str, str] = {}
+        for line in server.stdout:
+            if line.strip() == "ready":
+                break
+            name, url = line.split()
+            bases[name] = url
+        with tempfile.TemporaryDirectory(prefix="bench-many-") as tmp:
+            work = keep or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "sources.yaml").write_text(sources_yaml(bases), encoding="utf-8")
+            db = work / "bench.sqlite"
+            db.unlink(missing_ok=True)
+            env = {**os.environ, "INGEST_DATABASE_URL": f"sqlite:///{db}", **({} if polite else FAST)}
+            cmd = [sys.executable, "-m", "ingest.cli", "run-once", "--sources", str(work / "sources.yaml")]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            server_cpu = _proc_cpu(server.pid)
+            t0 = time.perf_counter()
+            done = subprocess.run([*cmd, "--no-progress"], capture_output=True, text=True, env=env, timeout=3600)
+            elapsed = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode not in (0, 3):
+                raise RuntimeError(f"run-once exited {done.returncode}:\n{done.stderr[-3000:]}")
+            summary = re.search(r"(\d+) pages fetched, (\d+) articles extracted", done.stdout)
+            assert summary, done.stdout
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            return {
+                "outlets": outlets,
+                "articles_served": outlets * articles,
+                "pages": int(summary.group(1)),
+                "stored": int(summary.group(2)),
+                "seconds": elapsed,
+                "cpu_seconds": cpu,
+                "server_cpu_seconds": _proc_cpu(server.pid) - server_cpu,
+            }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["_serve"]:
+        serve(int(argv[1]), int(argv[2]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--outlets", type=int, default=11)
+    parser.add_argument("--articles", type=int, default=450, help="articles per outlet")
+    parser.add_argument("--polite", action="store_true", help="the production politeness defaults")
+    parser.add_argument("--keep", type=Path, help="keep the store and sources file in this directory")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    r = run(args.outlets, args.articles, args.polite, args.keep)
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    mode = "production politeness" if args.polite else ", ".join(f"{k}={v}" for k, v in FAST.items())
+    print(f"Many-outlet web ({r['outlets']} outlets, {r['articles_served']} articles of 40-260 KB); {mode}")
+    print("| stored | pages | seconds | articles/s | CPU ms/article (crawler + extraction) | server CPU s |")
+    print("|---|---|---|---|---|---|")
+    rate = r["stored"] / r["seconds"] if r["seconds"] else 0.0
+    per = 1000 * r["cpu_seconds"] / r["stored"] if r["stored"] else 0.0
+    server = r["server_cpu_seconds"]
+    cells = [r["stored"], r["pages"], f"{r['seconds']:.1f}", f"{rate:.1f}", f"{per:.1f}", f"{server:.1f}"]
+    print("| " + " | ".join(map(str, cells)) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+    raise SystemExit(main(sys.argv[1:]))
