@@ -203,7 +203,8 @@ class NewsSpider(scrapy.Spider):
         reason = may_fetch(canon, self.fetch_policy, discovery=kind in DISCOVERY_KINDS)
         if reason is not None:  # a sitemap child or robots line at file:, another host, 127.0.0.2...
             self.report.error(reason)
-            self._record(canon, kind, 0, None, reason)
+            if reason != "url-too-long":  # (the store's URL columns could not hold it)
+                self._record(canon, kind, 0, None, reason)
             return
         if self._run_room() <= 0:  # every article this document could give would be capped
             return

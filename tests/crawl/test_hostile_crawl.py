@@ -18,7 +18,9 @@ from ingest.urls import is_private_address
 from tests.crawl.crawlkit import CrawlResult, Reply, TestWeb, crawl
 from tests.crawl.test_crawl import rss, serve_articles, source
 
-SITEMAP_INDEX = '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{}</sitemapindex>'
+SITEMAP_INDEX = (
+    '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{}</sitemapindex>'
+)
 URLSET = '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{}</urlset>'
 
 
