@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -277,7 +277,3 @@ def _failure_detail(exc: BaseException) -> str:
         return exc.reason
     name = type(exc).__name__
     return "timeout" if "Timeout" in name else f"transport: {name}"
-
-
-def netloc_of(url: str) -> str:
-    return urlsplit(url).netloc
