@@ -139,6 +139,9 @@ def _child_noop(sources_path: str) -> None:
         def validators(self, url: str) -> Validators:
             return Validators()
 
+        def settled_failure(self, url: str, now: datetime) -> str | None:
+            return None
+
         def record(self, outcomes: Any) -> None:
             for _ in outcomes:
                 pass

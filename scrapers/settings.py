@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ingest.config import Settings
+from scrapy.settings import default_settings
+
+from ingest.config import Settings, Source
+from ingest.urls import MAX_URL_LENGTH
+from scrapers.resolver import ALLOW_SETTING
 
 # Scrapy's own retry list; 429 and 503 are honoured with Retry-After by RetryAfterMiddleware.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5  # a news article never needs more; redirect chains beyond are traps
 RETRY_AFTER_CAP = 60.0  # seconds; a longer Retry-After is treated as "try again next run"
+# Scrapy 2.19 renamed DNS_RESOLVER (and warns when the old name is set); 2.13 knows only the old one.
+RESOLVER_SETTING = "TWISTED_DNS_RESOLVER" if hasattr(default_settings, "TWISTED_DNS_RESOLVER") else "DNS_RESOLVER"
 
 
 def scrapy_settings(settings: Settings, *, log_level: str = "INFO") -> dict[str, Any]:
@@ -34,6 +40,12 @@ def scrapy_settings(settings: Settings, *, log_level: str = "INFO") -> dict[str,
         "DOWNLOAD_MAXSIZE": settings.max_page_bytes,
         "DOWNLOAD_WARNSIZE": settings.max_page_bytes // 2,
         "REDIRECT_MAX_TIMES": REDIRECT_MAX_TIMES,
+        "URLLENGTH_LIMIT": MAX_URL_LENGTH,  # the spider refuses (and counts) longer URLs before Scrapy drops them
+        "INGEST_MAX_LINKS_PER_PAGE": settings.max_links_per_page,
+        "INGEST_MAX_ARTICLES_PER_RUN": settings.max_articles_per_run,
+        # Only http and https are ever fetched (the guard refuses other schemes first).
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
+        RESOLVER_SETTING: "scrapers.resolver.PrivateAddressResolver",
         # A meta refresh is a redirect our offsite guard cannot see; articles do not need it.
         "METAREFRESH_ENABLED": False,
         "RETRY_ENABLED": True,
@@ -48,7 +60,13 @@ def scrapy_settings(settings: Settings, *, log_level: str = "INFO") -> dict[str,
             "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
             "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
-            # process_response runs from high to low numbers: the guard sees a 3xx before
+            # The fetch guard decides for every request (the allowed domains included) before any
+            # other middleware can send one (RobotsTxtMiddleware sends robots.txt requests).
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+            "scrapers.middlewares.FetchGuardMiddleware": 1,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "scrapers.middlewares.RobotsRulesMiddleware": 100,
+            # process_response runs from high to low numbers: the redirect check sees a 3xx before
             # RedirectMiddleware (600) follows it, RetryAfter sees a 429 before RetryMiddleware (550).
             "scrapers.middlewares.OffsiteRedirectMiddleware": 610,
             "scrapers.middlewares.RetryAfterMiddleware": 560,
@@ -76,3 +94,8 @@ def download_slots(settings: Settings, source_names: Iterable[str]) -> dict[str,
     return {
         name: {"concurrency": settings.concurrent_per_source, "delay": settings.download_delay} for name in source_names
     }
+
+
+def resolver_settings(sources: Iterable[Source]) -> dict[str, Any]:
+    """The process-wide DNS resolver's allow list: every host some source allows to be private."""
+    return {ALLOW_SETTING: sorted({h for s in sources for h in s.allow_private_hosts})}

@@ -1,39 +1,51 @@
 """NewsSpider: crawls one configured Source through its feeds, sitemaps and listing pages.
 
 Flow: robots.txt first (its Sitemap: lines are a discovery channel, and it primes Scrapy's
-robots cache), then feeds, sitemaps and listings in parallel. Every article candidate is
-canonicalised, filtered (article pattern, allowed domains, crawl window, seen this run), then
-asked of the frontier in batches; only unseen URLs are fetched. Every fetch of any kind is
-recorded in the frontier; article pages go to the sink undecoded.
+robots cache; a robots.txt that answers 5xx or not at all stops the source for this run, RFC
+9309), then feeds, sitemaps and listings in parallel. Every article candidate is canonicalised,
+filtered (article pattern, `may_fetch`, crawl window, seen this run), then asked of the frontier
+in batches; only unseen URLs are fetched, at most INGEST_MAX_LINKS_PER_PAGE from one listing
+page or feed and INGEST_MAX_ARTICLES_PER_RUN in the run (the rest is counted ``links-capped`` and
+its document read again next run). Every fetch of any kind is recorded in the frontier; article
+pages go to the sink undecoded. What may be requested at all is `ingest.urls.may_fetch`'s call,
+enforced for every request (redirects included) by scrapers.middlewares.FetchGuardMiddleware.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import TimeoutError as TxTimeoutError
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ingest.config import Listing, Source
 from ingest.crawl import CrawlWindow, PageSink, SourceReport
 from ingest.frontier import FetchOutcome, Frontier, UrlKind, Validators
 from ingest.records import FetchedPage, Rejection
-from ingest.urls import canonicalize, host_key, same_site
+from ingest.urls import canonicalize, may_fetch
 from scrapers import discovery
-from scrapers.middlewares import OffsiteRedirect, article_redirected
+from scrapers.middlewares import (
+    DISCOVERY_KINDS,
+    RefusedRequest,
+    RobotsRulesMiddleware,
+    article_redirected,
+    robots_unavailable,
+)
+from scrapers.resolver import refused_address
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +56,9 @@ NORMAL_RUN_CHILDREN = 2  # newest sitemap-index children followed in an incremen
 MAX_CHILDREN = 2000  # sitemap-index children followed in a backfill
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this would make the source uncrawlable
 SITEMAP_MAXSIZE = 64 * 1024 * 1024  # sitemaps may be 50 MB; article pages stay at max_page_bytes
+T = TypeVar("T")
+# Reasons the fetch guard (or the resolver) gives: the request was never sent.
+REFUSALS = frozenset({"offsite-request", "private-address", "bad-scheme", "bad-url", "url-too-long"})
 # Discovery before articles, so frontier batches fill early and pagination decisions come first.
 PRIORITY = {"robots": 100, "feed": 30, "sitemap": 20, "homepage": 20, "listing": 10, "article": 0}
 
@@ -76,8 +91,8 @@ def classify_failure(failure: Failure) -> tuple[int, str, str]:
     if isinstance(exc, HttpError):
         status = exc.response.status
         return status, f"http-{status}", ""
-    if isinstance(exc, OffsiteRedirect):
-        return 0, "offsite-redirect", str(exc)
+    if isinstance(exc, RefusedRequest):  # the fetch guard, the redirect check, robots unavailable
+        return 0, exc.reason, str(exc)
     if isinstance(exc, IgnoreRequest):
         # Scrapy signals these with plain IgnoreRequest; its message is the only discriminator.
         msg = str(exc)
@@ -85,13 +100,23 @@ def classify_failure(failure: Failure) -> tuple[int, str, str]:
             return 0, "robots-disallowed", msg
         if "max redirections" in msg:
             return 0, "too-many-redirects", msg
+        if "DOWNLOAD_MAXSIZE" in msg:  # HttpCompressionMiddleware: a Content-Encoding bomb
+            return 0, "too-large", msg
         if "offsite" in msg.lower():
             return 0, "offsite-redirect", msg
         return 0, "ignored", msg
-    if isinstance(exc, DownloadCancelledError) and "max size" in str(exc):
-        return 0, "too-large", str(exc)
+    if isinstance(exc, DownloadCancelledError | CancelledError):
+        # A Content-Length over download_maxsize says "max size"; a body that grows past it as
+        # it streams in is cancelled without a message. Nothing else cancels our downloads
+        # (timeouts arrive as DownloadTimeoutError; we never stop a download from a signal).
+        return 0, "too-large", str(exc) or "body over the size limit"
     if isinstance(exc, DownloadTimeoutError | TxTimeoutError | TimeoutError):
         return 0, "timeout", str(exc)
+    request = getattr(failure, "request", None)
+    host = urlsplit(request.url).hostname if request is not None else None
+    address = refused_address(host) if host else None
+    if address is not None:  # our resolver refused it (Scrapy reports a plain DNS failure)
+        return 0, "private-address", f"{host} resolves to {address}"
     return 0, "transport", f"{type(exc).__name__}: {exc}"
 
 
@@ -114,8 +139,10 @@ class NewsSpider(scrapy.Spider):
         self.window = window
         self.backfill = window is not None and window.since is not None
         self.on_close = on_close
-        # OffsiteMiddleware's rule is "domain or subdomain"; strip www. so it matches same_site().
-        self.allowed_domains = sorted({host_key(d) for d in source.allowed_domains})
+        self.fetch_policy = source.fetch_policy()  # what FetchGuardMiddleware lets through
+        self.max_links_per_page = 1000  # set from the crawler's settings in from_crawler
+        self.max_articles_per_run = 10_000
+        self._queued_articles = 0  # article requests built this run (against max_articles_per_run)
         self.report = SourceReport(source=source.name)
         self._considered: set[str] = set()  # article URLs seen this run (dedup across channels)
         self._channel_urls: dict[str, set[str]] = {"feed": set(), "sitemap": set(), "listing": set()}
@@ -128,10 +155,20 @@ class NewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._redirected, signal=article_redirected)
+        crawler.signals.connect(spider._robots_unavailable, signal=robots_unavailable)
+        settings = crawler.settings
+        spider.fetch_policy = spider.source.fetch_policy(settings.getint("URLLENGTH_LIMIT") or None)
+        spider.max_links_per_page = settings.getint("INGEST_MAX_LINKS_PER_PAGE", spider.max_links_per_page)
+        spider.max_articles_per_run = settings.getint("INGEST_MAX_ARTICLES_PER_RUN", spider.max_articles_per_run)
         return spider
 
     def _redirected(self, url: str, status: int, target: str) -> None:
         self._record(url, "article", status, None, f"redirect to {target}")
+
+    def _robots_unavailable(self, url: str, status: int, reason: str) -> None:
+        """RobotsRulesMiddleware could not get another host's robots.txt: nothing is fetched there."""
+        self.report.error("robots-unavailable")
+        self._record(url, "robots", status, None, f"robots-unavailable: {reason}")
 
     # ------------------------------------------------------------------------------ requests
 
@@ -142,7 +179,6 @@ class NewsSpider(scrapy.Spider):
         callback: Callable[..., Any],
         *,
         conditional: bool = False,
-        allow_offsite: bool = False,
         meta: dict[str, Any] | None = None,
     ) -> Request:
         headers: dict[str, str] = {}
@@ -155,8 +191,6 @@ class NewsSpider(scrapy.Spider):
         m: dict[str, Any] = {"kind": kind, "download_slot": self.source.name, **(meta or {})}
         if self.crawl_delay is not None:  # AutoThrottle must not shorten a delay the site asked for
             m["autothrottle_dont_adjust_delay"] = True
-        if allow_offsite:
-            m["allow_offsite"] = True
         if kind in ("feed", "sitemap"):
             m["download_maxsize"] = max(SITEMAP_MAXSIZE, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         return Request(url, callback=callback, errback=self._failed, headers=headers, meta=m, priority=PRIORITY[kind])
@@ -166,24 +200,37 @@ class NewsSpider(scrapy.Spider):
         if canon in self._discovery_queued:
             return
         self._discovery_queued.add(canon)
+        reason = may_fetch(canon, self.fetch_policy, discovery=kind in DISCOVERY_KINDS)
+        if reason is not None:  # a sitemap child or robots line at file:, another host, 127.0.0.2...
+            self.report.error(reason)
+            if reason != "url-too-long":  # (the store's URL columns could not hold it)
+                self._record(canon, kind, 0, None, reason)
+            return
+        if self._run_room() <= 0:  # every article this document could give would be capped
+            return
+        settled = self.frontier.settled_failure(canon, datetime.now(UTC))
+        if settled is not None:  # an oversized document: not fetched (and paid for) again soon
+            logger.info("%s: not fetching %s: %s on an earlier run", self.source.name, canon, settled)
+            return
         yield self._request(canon, kind, callback, **kw)
 
     async def start(self) -> Any:
         robots = _origin(canonicalize(self.source.homepage)) + "/robots.txt"
-        yield self._request(robots, "robots", self._robots, meta={"dont_obey_robotstxt": True})
+        # Asked once per run (RFC 9309): an error means "disallow all", not "ask again".
+        yield self._request(robots, "robots", self._robots, meta={"dont_obey_robotstxt": True, "dont_retry": True})
 
     def _start_discovery(self, robots_sitemaps: Iterable[str]) -> Iterator[Request]:
         if self._discovery_started:
             return
         self._discovery_started = True
         for url in self.source.feeds:
-            yield from self._discovery(url, "feed", self._feed, conditional=True, allow_offsite=True)
+            yield from self._discovery(url, "feed", self._feed, conditional=True)
         if not self.source.feeds and self.source.discover_feeds:
             yield from self._discovery(self.source.homepage, "homepage", self._homepage)
         for url in self.source.sitemaps:
-            yield from self._discovery(url, "sitemap", self._sitemap, conditional=True, allow_offsite=True)
+            yield from self._discovery(url, "sitemap", self._sitemap, conditional=True)
         for url in robots_sitemaps:
-            yield from self._discovery(url, "sitemap", self._sitemap, conditional=True, allow_offsite=True)
+            yield from self._discovery(url, "sitemap", self._sitemap, conditional=True)
         for index, listing in enumerate(self.source.listings):
             yield from self._discovery(listing.url, "listing", self._listing, meta={"listing": index, "page": 1})
 
@@ -217,16 +264,56 @@ class NewsSpider(scrapy.Spider):
         # Patterns may be written against raw Arabic or against the percent-encoded form.
         return self.source.is_article_url(url) or self.source.is_article_url(unquote(url))
 
-    def _candidates(
-        self, channel: str, found: Iterable[tuple[str, str | None, datetime | None]]
-    ) -> tuple[int, list[_Candidate]]:
-        """Canonicalise and filter discovered links: (how many are article URLs, the new-this-run
-        candidates in order)."""
-        matched = 0
-        out: list[_Candidate] = []
-        for url, title, published in found:
+    def _run_room(self) -> int:
+        return self.max_articles_per_run - self._queued_articles
+
+    def _take(
+        self, channel: str, found: Iterable[tuple[str, str | None, datetime | None]], per_doc: int | None
+    ) -> tuple[list[Request], int, int]:
+        """Canonicalise and filter discovered links, ask the frontier which are unseen (in
+        batches) and build requests for them, at most `per_doc` of them and what is left of the
+        run's quota: (requests, how many links are article URLs, how many were left by a cap).
+
+        Links are read lazily, so a page of 100,000 links costs only what the caps let through;
+        the links left (counted, roughly: the rest is counted by the article pattern alone) are
+        not marked seen, so another document may still offer them, and the next run reads the
+        document again (its fetch is recorded ``links-capped``) and takes the next ones, the
+        frontier skipping those fetched before.
+        """
+        room = self._run_room() if per_doc is None else min(per_doc, self._run_room())
+        requests: list[Request] = []
+        matched = capped = 0
+        batch: list[_Candidate] = []
+
+        def flush() -> None:
+            nonlocal capped
+            if not batch:
+                return
+            unseen = self.frontier.unseen_articles(self.source.name, [c.url for c in batch], datetime.now(UTC))
+            for c in batch:
+                if c.url not in unseen:
+                    self.report.skipped_known += 1
+                elif len(requests) < room:
+                    meta = {"hint_title": c.title, "hint_published": c.published}
+                    requests.append(self._request(c.url, "article", self._article, meta=meta))
+                else:
+                    capped += 1
+                    self._considered.discard(c.url)
+            batch.clear()
+
+        links = iter(found)
+        for url, title, published in links:
+            if len(requests) >= room:
+                capped += 1 + sum(1 for u, _, _ in links if self._is_article(u))
+                break
             canon = canonicalize(url)
-            if not same_site(canon, self.allowed_domains) or not self._is_article(canon):
+            if not self._is_article(canon):
+                continue
+            reason = may_fetch(canon, self.fetch_policy)
+            if reason == "url-too-long":  # Scrapy would drop it silently
+                self.report.error(reason)
+                continue
+            if reason is not None:  # another site's article, or not fetchable: not ours to count
                 continue
             if self.window is not None and not self.window.contains(published):
                 continue
@@ -235,28 +322,38 @@ class NewsSpider(scrapy.Spider):
             if canon in self._considered:
                 continue
             self._considered.add(canon)
-            out.append(_Candidate(canon, title, published))
-        return matched, out
+            batch.append(_Candidate(canon, title, published))
+            if len(batch) >= min(FRONTIER_BATCH, max(room - len(requests), 1)):
+                flush()
+        flush()
+        self._queued_articles += len(requests)
+        if capped:
+            self.report.error("links-capped", capped)
+        return requests, matched, capped
 
-    def _article_requests(self, candidates: list[_Candidate]) -> list[Request]:
-        """Ask the frontier which candidates to fetch (in batches) and build their requests."""
-        requests: list[Request] = []
-        now = datetime.now(UTC)
-        for i in range(0, len(candidates), FRONTIER_BATCH):
-            batch = candidates[i : i + FRONTIER_BATCH]
-            unseen = self.frontier.unseen_articles(self.source.name, [c.url for c in batch], now)
-            self.report.skipped_known += len(batch) - len(unseen & {c.url for c in batch})
-            for c in batch:
-                if c.url in unseen:
-                    meta = {"hint_title": c.title, "hint_published": c.published}
-                    requests.append(self._request(c.url, "article", self._article, meta=meta))
-        return requests
+    async def _off_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a parser in the reactor's thread pool: a big sitemap must not stall every source."""
+        return await maybe_deferred_to_future(deferToThread(fn, *args))
+
+    def _doc_problem(self, url: str, kind: UrlKind, response: Response, problem: str | None, capped: int) -> None:
+        """Record what stopped a feed or sitemap from being read whole (after its plain fetch record).
+
+        ``too-large`` (over 50,000 entries or 50 MB of XML: a bomb) is remembered by the frontier
+        and the document is not fetched again for a while; ``links-capped`` and ``xml-error``
+        are recorded without validators, so the next run reads the whole document again.
+        """
+        if problem is not None:
+            self.report.error(problem)
+        error = "too-large" if problem == "too-large" else ("links-capped" if capped else problem)
+        if error is not None:
+            self._record(url, kind, response.status, None, error)
 
     # ------------------------------------------------------------------------------ callbacks
 
     def _robots(self, response: Response) -> Iterator[Request]:
-        self._record(response.request.url if response.request else response.url, "robots", response.status, response)
-        self._prime_robots_cache(response)
+        url = self._requested(response)
+        self._record(url, "robots", response.status, response)
+        self._prime_robots_cache(url, response.status, response.body)
         if response.status == 200:
             self._honour_crawl_delay(response.body)
         yield from self._start_discovery(discovery.robots_sitemaps(response.body, response.url))
@@ -275,64 +372,72 @@ class NewsSpider(scrapy.Spider):
             slot.jitter = 0.0
         logger.info("%s: robots.txt asks for a crawl delay of %.1f s", self.source.name, self.crawl_delay)
 
-    def _prime_robots_cache(self, response: Response) -> None:
-        """Hand our robots.txt to RobotsTxtMiddleware so it does not fetch the same file again.
-
-        Uses the middleware's parser cache (``_parsers``, private); if a Scrapy release renames it,
-        the only cost is one more robots.txt request per host.
-        """
-        mw = self.crawler.get_downloader_middleware(RobotsTxtMiddleware)
-        parsers = getattr(mw, "_parsers", None)
-        impl = getattr(mw, "_parserimpl", None)
-        if mw is None or not isinstance(parsers, dict) or impl is None or response.meta.get("redirect_urls"):
+    def _prime_robots_cache(self, url: str, status: int, body: bytes, detail: str = "") -> None:
+        """Hand our robots.txt answer to RobotsRulesMiddleware so it does not ask again: the
+        rules of a 2xx (reached through redirects or not: RFC 9309 applies them to the host
+        asked), allow-all for a 4xx, disallow-all for a 5xx or no answer."""
+        mw = self.crawler.get_downloader_middleware(RobotsRulesMiddleware)
+        if mw is None:
             return
-        netloc = urlsplit(response.url).netloc
-        if netloc not in parsers:
-            parsers[netloc] = build_from_crawler(impl, self.crawler, response.body)
+        netloc = urlsplit(url).netloc
+        if netloc in mw._parsers and not isinstance(mw._parsers[netloc], Deferred):
+            return  # the middleware already has this host's rules
+        mw.settle(netloc, mw.parser_for(status, body, detail or f"http-{status}"))
 
     def _homepage(self, response: Response) -> Iterator[Request]:
         self._record(self._requested(response), "homepage", response.status, response)
         feeds = discovery.feed_links(response.body, response.url)
         for url in feeds:
-            yield from self._discovery(url, "feed", self._feed, conditional=True, allow_offsite=True)
+            yield from self._discovery(url, "feed", self._feed, conditional=True)
         if not feeds:
             yield from self._guess_feeds()
         # The homepage is the first listing page of every news site: its links are free.
         page = discovery.parse_listing(response.body, response.url, default_tz=self.source.tz)
-        yield from self._article_requests(self._candidates("listing", ((u, None, None) for u in page.links))[1])
+        links = ((u, None, None) for u in page.links)
+        yield from self._take("listing", links, self.max_links_per_page)[0]
 
     def _guess_feeds(self) -> Iterator[Request]:
         origin = _origin(canonicalize(self.source.homepage))
         for path in discovery.FEED_GUESSES:
             yield from self._discovery(origin + path, "feed", self._feed, conditional=True, meta={"probe": True})
 
-    def _feed(self, response: Response) -> Iterator[Request]:
-        self._record(self._requested(response), "feed", response.status, response)
-        entries = discovery.parse_feed(response.body, response.url, self.source.tz)
-        if not entries and not discovery.is_feed(response.body) and not response.meta.get("probe"):
+    async def _feed(self, response: Response) -> AsyncIterator[Request]:
+        url = self._requested(response)
+        self._record(url, "feed", response.status, response)
+        doc = await self._off_thread(discovery.read_feed, response.body, response.url, self.source.tz)
+        if doc.kind == "unknown" and not doc.entries and not response.meta.get("probe"):
             self.report.error("not-a-feed")
-        found = ((e.url, e.title, e.published) for e in entries)
-        yield from self._article_requests(self._candidates("feed", found)[1])
+        found = ((e.url, e.title, e.published) for e in doc.entries)
+        requests, _, capped = self._take("feed", found, self.max_links_per_page)
+        self._doc_problem(url, "feed", response, doc.problem, capped)
+        for request in requests:
+            yield request
 
-    def _sitemap(self, response: Response) -> Iterator[Request]:
-        self._record(self._requested(response), "sitemap", response.status, response)
-        doc = discovery.parse_sitemap(response.body, response.url, self.source.tz)
+    async def _sitemap(self, response: Response) -> AsyncIterator[Request]:
+        url = self._requested(response)
+        self._record(url, "sitemap", response.status, response)
+        doc = await self._off_thread(discovery.parse_sitemap, response.body, response.url, self.source.tz)
         if doc.kind == "unknown":
             self.report.error("not-a-sitemap")
+            self._doc_problem(url, "sitemap", response, doc.problem if doc.problem == "too-large" else None, 0)
             return
         if doc.kind == "index":
+            self._doc_problem(url, "sitemap", response, doc.problem, 0)
             depth = response.meta.get("sitemap_depth", 0) + 1
             if depth > MAX_SITEMAP_DEPTH:
                 self.report.error("sitemap-too-deep")
                 return
             for child in self._children(doc.entries):
-                yield from self._discovery(
-                    child.url, "sitemap", self._sitemap, conditional=True,
-                    allow_offsite=bool(response.meta.get("allow_offsite")), meta={"sitemap_depth": depth},
-                )  # fmt: skip
+                for request in self._discovery(
+                    child.url, "sitemap", self._sitemap, conditional=True, meta={"sitemap_depth": depth}
+                ):
+                    yield request
             return
         found = ((e.url, e.title, e.published or e.lastmod) for e in doc.entries)
-        yield from self._article_requests(self._candidates("sitemap", found)[1])
+        requests, _, capped = self._take("sitemap", found, None)
+        self._doc_problem(url, "sitemap", response, doc.problem, capped)
+        for request in requests:
+            yield request
 
     def _children(self, children: list[discovery.SitemapEntry]) -> list[discovery.SitemapEntry]:
         """Which sitemap-index children to fetch this run.
@@ -362,17 +467,20 @@ class NewsSpider(scrapy.Spider):
         return out
 
     def _listing(self, response: Response) -> Iterator[Request]:
-        self._record(self._requested(response), "listing", response.status, response)
+        url = self._requested(response)
+        self._record(url, "listing", response.status, response)
         index: int = response.meta["listing"]
         page_no: int = response.meta["page"]
         listing = self.source.listings[index]
         page = discovery.parse_listing(response.body, response.url, listing.next, self.source.tz)
-        articles_on_page, candidates = self._candidates("listing", ((u, None, None) for u in page.links))
-        requests = self._article_requests(candidates)
+        links = ((u, None, None) for u in page.links)
+        requests, articles_on_page, capped = self._take("listing", links, self.max_links_per_page)
+        if capped:
+            self._record(url, "listing", response.status, None, "links-capped")
         yield from requests
         if self._listing_goes_on(listing, page_no, articles_on_page, len(requests), page):
             next_url = discovery.listing_page_url(listing.page_url, page_no + 1) if listing.page_url else page.next_url
-            if next_url and same_site(next_url, self.allowed_domains):
+            if next_url and may_fetch(canonicalize(next_url), self.fetch_policy) is None:
                 # _discovery() refuses a URL already requested: a next link back to an earlier
                 # page (calendar traps, broken pagers) ends the walk.
                 yield from self._discovery(
@@ -383,6 +491,8 @@ class NewsSpider(scrapy.Spider):
         self, listing: Listing, page_no: int, articles_on_page: int, new: int, page: discovery.ListingPage
     ) -> bool:
         if page_no >= listing.max_pages:  # the hard cap: infinite pagination cannot hold the crawl
+            return False
+        if self._run_room() <= 0:  # the run's article quota is spent
             return False
         if articles_on_page == 0:  # past the last page
             return False
@@ -398,7 +508,7 @@ class NewsSpider(scrapy.Spider):
         if not discovery.is_html(ctype, response.body[:1024]):
             self._refuse(url, response, "not-html", ctype or "no content-type")
             return
-        if not same_site(response.url, self.allowed_domains):  # belt and braces: the guard runs first
+        if may_fetch(response.url, self.fetch_policy) is not None:  # belt and braces: the guard runs first
             self._refuse(url, response, "offsite-redirect", response.url)
             return
         self._record(url, "article", response.status, response)
@@ -457,16 +567,33 @@ class NewsSpider(scrapy.Spider):
             self._outcomes.append(FetchOutcome(url, self.source.name, kind, 304, datetime.now(UTC), validators))
         elif kind == "article":
             self._refuse(url, response, reason, detail, status)
+        elif kind == "robots":
+            yield from self._robots_failed(url, status, reason, response)
+            return
         else:
-            # A guessed feed path may not exist, and a site without robots.txt allows everything.
-            expected_absence = status in (404, 410) and (request.meta.get("probe") or kind == "robots")
-            if not expected_absence:
+            # A guessed feed path may not exist.
+            if not (status in (404, 410) and request.meta.get("probe")):
                 self.report.error(reason)
             self._record(url, kind, status, response, reason)
-        if kind == "robots":
-            yield from self._start_discovery(())
-        elif kind == "homepage":
+        if kind == "homepage":
             yield from self._guess_feeds()
+
+    def _robots_failed(self, url: str, status: int, reason: str, response: Response | None) -> Iterator[Request]:
+        """Our own robots.txt did not answer 2xx (RFC 9309): a 4xx allows everything (a site
+        without robots.txt, the usual 404, is not an error); a 5xx, a timeout or no answer at all
+        disallow everything, so this run stops here and counts ``robots-unavailable``."""
+        if 400 <= status < 500:
+            if status not in (404, 410):
+                self.report.error(reason)
+            self._record(url, "robots", status, response, reason)
+            self._prime_robots_cache(url, status, b"")
+            yield from self._start_discovery(())
+            return
+        refused = reason in REFUSALS  # not ours to fetch at all (a homepage on a private address)
+        self.report.error(reason if refused else "robots-unavailable")
+        self._record(url, "robots", status, response, reason if refused else f"robots-unavailable: {reason}")
+        self._prime_robots_cache(url, status, b"", reason)
+        logger.warning("%s: robots.txt unavailable (%s): nothing is crawled this run", self.source.name, reason)
 
     def closed(self, reason: str) -> None:
         self._flush_outcomes()

@@ -31,10 +31,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from ingest.urls import MAX_URL_LENGTH, FetchPolicy
+
 DEFAULT_SOURCES = Path("config/sources.yaml")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# A host name (letters, digits, '-', '_', dots) or an IP literal (IPv6 with or without brackets).
+_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*|[A-Za-z0-9_.-]+)$")
 
 
 class ConfigError(Exception):
@@ -141,6 +145,9 @@ class Source(_Strict):
     schedule: Schedule = Field(default_factory=lambda: Schedule(every="30m"))
     enabled: bool = True
     discover_feeds: bool = True  # look for <link rel=alternate> feeds and WordPress paths if none listed
+    # Hosts that may be loopback/private addresses (or resolve to them); the sample web and tests
+    # name 127.0.0.1 here. Empty by default: a crawl never reaches inside the network it runs in.
+    allow_private_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -158,6 +165,14 @@ class Source(_Strict):
     @classmethod
     def _urls(cls, v: list[str]) -> list[str]:
         return [_check_url(u) for u in v]
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        for host in v:
+            if not isinstance(host, str) or not _HOST.match(host.strip()) or not host.strip(". "):
+                raise ValueError(f"not a host name or IP address (no scheme, port or path): {host!r}")
+        return [h.strip() for h in v]
 
     @field_validator("article_url_pattern", "exclude_url_pattern")
     @classmethod
@@ -202,6 +217,15 @@ class Source(_Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def fetch_policy(self, max_url_length: int | None = None) -> FetchPolicy:
+        """What this source's crawl may request (``ingest.urls.may_fetch``)."""
+        return FetchPolicy.build(
+            self.allowed_domains,
+            [*self.feeds, *self.sitemaps],
+            self.allow_private_hosts,
+            max_url_length or MAX_URL_LENGTH,
+        )
 
 
 @dataclass
@@ -356,6 +380,8 @@ class Settings(_Strict):
     download_delay: float = Field(default=0.1, ge=0)  # floor per source; AutoThrottle adapts above it
     download_timeout: float = Field(default=30, gt=0)
     max_page_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_links_per_page: int = Field(default=1000, ge=1)  # article URLs queued from one listing page or feed
+    max_articles_per_run: int = Field(default=10_000, ge=1)  # article URLs queued per source and run
     retry_times: int = Field(default=2, ge=0)
     autothrottle: bool = True
     recheck_window: str = "2d"  # known articles published this recently are re-fetched (corrections)

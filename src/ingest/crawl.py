@@ -67,8 +67,8 @@ class SourceReport:
     discovery: dict[str, int] = field(default_factory=dict)  # channel (feed/sitemap/listing) -> urls
     finish_reason: str = "finished"  # Scrapy's close reason: "shutdown" when stopped by a signal
 
-    def error(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
+    def error(self, kind: str, count: int = 1) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + count
 
 
 _ran = False
@@ -113,11 +113,12 @@ def run_crawl(
 
     from scrapy.crawler import AsyncCrawlerProcess
 
-    from scrapers.settings import download_slots, scrapy_settings
+    from scrapers.settings import download_slots, resolver_settings, scrapy_settings
     from scrapers.spiders.news import NewsSpider
 
     config = scrapy_settings(settings, log_level=log_level)
     config["DOWNLOAD_SLOTS"] = download_slots(settings, [s.name for s in sources])
+    config.update(resolver_settings(sources))
     # Leave logging alone when the host application has configured it.
     config["LOG_INSTALL_ROOT_HANDLER"] = not logging.getLogger().handlers
     process = AsyncCrawlerProcess(config)

@@ -48,7 +48,13 @@ class Frontier(Protocol):
         ...
 
     def fetched_before(self, url: str) -> bool:
-        """Whether a feed, sitemap or listing URL was ever fetched successfully."""
+        """Whether a feed, sitemap or listing URL was ever fetched and read whole (a document
+        whose links were cut by a cap, or that an XML error cut short, does not count)."""
+        ...
+
+    def settled_failure(self, url: str, now: datetime) -> str | None:
+        """Why a feed, sitemap or listing URL is not to be fetched on this run (its last fetch
+        found it over a size limit, recently: a bomb costs once, not every run), or None."""
         ...
 
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:

@@ -14,15 +14,29 @@ Pure functions, no I/O. The rules, and why:
   because decoding those changes the meaning of the URL;
 * ``www.`` is KEPT (``www.x.ma`` and ``x.ma`` may be different servers); only host comparisons for
   the allowed-domain check ignore it (``same_site``).
+
+``may_fetch`` is the one rule for what a crawl may request at all (see its docstring).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["TRACKING_PARAMS", "amp_to_canonical", "canonicalize", "host_key", "same_site"]
+__all__ = [
+    "TRACKING_PARAMS",
+    "FetchPolicy",
+    "amp_to_canonical",
+    "canonicalize",
+    "host_identity",
+    "host_key",
+    "is_private_address",
+    "may_fetch",
+    "same_site",
+]
 
 # Exact parameter names (compared lower-case) that only identify a campaign or a click.
 TRACKING_PARAMS: frozenset[str] = frozenset(
@@ -193,3 +207,189 @@ def same_site(url: str, allowed_domains: Iterable[str]) -> bool:
         if d and (host == d or host.endswith("." + d)):
             return True
     return False
+
+
+# ------------------------------------------------------------------------------- what may be fetched
+
+# The store keeps URLs in 2,000-character columns (Scrapy's own URLLENGTH_LIMIT is 2,083); no
+# article URL comes near it, and a longer one could not be recorded on PostgreSQL.
+MAX_URL_LENGTH = 2000
+_IPV4_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|[0-9]+)$")
+
+
+def _ipv4_number(part: str) -> int | None:
+    """One part of an IPv4 literal as inet_aton reads it: 0x.. hex, 0.. octal, else decimal."""
+    if not _IPV4_PART.match(part):
+        return None
+    if part[:2] in ("0x", "0X"):
+        return int(part[2:] or "0", 16)
+    if len(part) > 1 and part.startswith("0"):
+        return int(part, 8) if all(c in "01234567" for c in part) else None
+    return int(part)
+
+
+def _ipv4_literal(host: str) -> ipaddress.IPv4Address | None:
+    """Every IPv4 spelling the C resolver accepts (WHATWG's host parser agrees): 127.0.0.1,
+    2130706433, 0177.0.0.1, 0x7f.1, 127.1. None when `host` is not written as one."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = [_ipv4_number(p) for p in parts]
+    if any(n is None for n in numbers):
+        return None
+    *head, last = [n for n in numbers if n is not None]
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(parts)):
+        return None
+    value = last
+    for i, n in enumerate(head):
+        value += n << (8 * (3 - i))
+    return ipaddress.IPv4Address(value)
+
+
+def host_identity(host: str) -> str:
+    """The one spelling of a host used to compare hosts with each other and with lists of names:
+    lower-case punycode without a trailing dot, and an IP literal in any form as its address
+    (``2130706433``, ``0x7f.1`` and ``[::ffff:127.0.0.1]`` are all ``127.0.0.1``)."""
+    name = _normalise_host(host.strip().removeprefix("[").removesuffix("]"))
+    if not name:
+        return ""
+    v4 = _ipv4_literal(name)
+    if v4 is not None:
+        return str(v4)
+    if ":" in name:
+        try:
+            v6 = ipaddress.IPv6Address(name)
+        except ValueError:
+            return name
+        mapped = v6.ipv4_mapped
+        return str(mapped) if mapped is not None else str(v6)
+    return name
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64 64:ff9b::/96)."""
+    out: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        out.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        out.append(ip.sixtofour)
+    if ip.teredo is not None:
+        out.extend(ip.teredo)
+    if ip in _NAT64:
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return out
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def is_private_address(address: str) -> bool:
+    """Whether an IP address (any spelling) is not a public internet address: loopback, private,
+    link-local (169.254.169.254, the cloud metadata service), shared (100.64/10), reserved,
+    multicast or unspecified; an IPv6 address carrying such an IPv4 address counts as one.
+    A name that is not an IP literal is not an address: False."""
+    text = host_identity(address)
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        candidates += _embedded_ipv4(ip)
+    return any(
+        not c.is_global
+        or c.is_private
+        or c.is_loopback
+        or c.is_link_local
+        or c.is_reserved
+        or c.is_multicast
+        or c.is_unspecified
+        for c in candidates
+    )
+
+
+def _is_local_name(host: str) -> bool:
+    """``localhost`` and its subdomains (RFC 6761: they resolve to loopback)."""
+    return host == "localhost" or host.endswith(".localhost")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """What one source's crawl may request, built once from its configuration (``Source.fetch_policy``).
+
+    `domains`: the allowed domains (``host_key`` form; subdomains allowed, ``www.`` ignored).
+    `discovery_hosts`: hosts of the source's configured feeds and sitemaps (``host_identity``
+    form, exact): they may serve discovery documents (feeds, sitemaps, their robots.txt), never
+    articles. `private_hosts`: hosts (``host_identity`` form) that may be loopback or private
+    addresses, or resolve to them; empty in production.
+    """
+
+    domains: tuple[str, ...]
+    discovery_hosts: frozenset[str] = frozenset()
+    private_hosts: frozenset[str] = frozenset()
+    max_url_length: int = MAX_URL_LENGTH
+
+    @classmethod
+    def build(
+        cls,
+        domains: Iterable[str],
+        discovery_urls: Iterable[str] = (),
+        private_hosts: Iterable[str] = (),
+        max_url_length: int = MAX_URL_LENGTH,
+    ) -> FetchPolicy:
+        keys = tuple(sorted({k for d in domains if (k := host_key(host_identity(d.strip().lstrip("."))))}))
+        hosts: set[str] = set()
+        for url in discovery_urls:
+            try:
+                name = urlsplit(url.strip()).hostname
+            except ValueError:
+                continue
+            if name:
+                hosts.add(host_identity(name))
+        private = frozenset(h for p in private_hosts if (h := host_identity(p)))
+        return cls(keys, frozenset(hosts), private, max_url_length)
+
+    def allows_private(self, host: str) -> bool:
+        return host_identity(host) in self.private_hosts
+
+
+def may_fetch(url: str, policy: FetchPolicy, *, discovery: bool = False) -> str | None:
+    """The one decision whether a crawl may request `url`: None if it may, else the reason.
+
+    Reasons: ``bad-scheme`` (anything but http/https: file:, ftp:, data:, gopher: ...),
+    ``bad-url`` (no host, a port that is not a number, userinfo: ``user@host`` is read as
+    ``host`` by this check but as the whole ``user@host`` by the HTTP client, and a URL two
+    parsers read differently is how request-forgery filters are bypassed), ``url-too-long``,
+    ``offsite-request`` (the host is neither an allowed domain nor, for a discovery document,
+    the host of a configured feed or sitemap), ``private-address`` (the host is ``localhost``
+    or an IP literal, in any spelling, of a loopback, private, link-local, reserved, multicast
+    or unspecified address, and the policy does not name it in `private_hosts`).
+
+    A name that *resolves* to a private address is refused when it is resolved
+    (``scrapers.resolver``): this function does no I/O.
+    """
+    if len(url) > policy.max_url_length:
+        return "url-too-long"
+    try:
+        parts = urlsplit(url.strip())
+        port_ok = parts.port is None or 0 < parts.port < 65536
+        raw_host = parts.hostname
+    except ValueError:
+        return "bad-url" if url.strip().lower().startswith(("http:", "https:")) else "bad-scheme"
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return "bad-scheme"
+    if not raw_host or not port_ok:
+        return "bad-url"
+    host = host_identity(raw_host)
+    if not host or (any(c in host for c in "@\\%/ \t") and ":" not in host):
+        return "bad-url"
+    key = host_key(host)
+    on_site = any(key == d or key.endswith("." + d) for d in policy.domains)
+    if not on_site and not (discovery and host in policy.discovery_hosts):
+        return "offsite-request"
+    literal = _ipv4_literal(host) is not None or ":" in host
+    if (_is_local_name(host) or (literal and is_private_address(host))) and host not in policy.private_hosts:
+        return "private-address"
+    if "@" in parts.netloc:
+        return "bad-url"
+    return None

@@ -13,3 +13,9 @@ from tests.crawl.crawlkit import TestWeb, serving
 def web() -> Iterator[TestWeb]:
     """A local HTTP server on 127.0.0.1 with an empty route table and a request log."""
     yield from serving()
+
+
+@pytest.fixture
+def internal() -> Iterator[TestWeb]:
+    """A stand-in internal service on 127.0.0.2 (loopback too, on Linux): it must get no request."""
+    yield from serving("127.0.0.2")

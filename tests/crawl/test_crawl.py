@@ -25,6 +25,7 @@ def source(web: TestWeb, **kw: Any) -> dict[str, Any]:
         "homepage": web.url("/"),
         "article_url_pattern": ARTICLE,
         "discover_feeds": False,
+        "allow_private_hosts": ["127.0.0.1"],  # the test server; production allows none
         **kw,
     }
 
@@ -162,7 +163,7 @@ def test_http_404_is_rejected_and_recorded(web: TestWeb) -> None:
     assert rec["status"] == 404 and rec["error"] == "http-404"
 
 
-def test_connection_refused_is_a_transport_error(web: TestWeb) -> None:
+def test_article_on_a_host_that_refuses_connections_is_refused_robots_unavailable(web: TestWeb) -> None:
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
@@ -171,7 +172,10 @@ def test_connection_refused_is_a_transport_error(web: TestWeb) -> None:
     web.add("/feed", f"<rss><channel><item><link>http://127.0.0.1:{dead}/news/1</link></item></channel></rss>",
             "application/rss+xml")  # fmt: skip
     result = crawl([source(web, feeds=[web.url("/feed")])], settings={"retry_times": 0})
-    assert result.reasons() == {f"http://127.0.0.1:{dead}/news/1": "transport"}
+    # Its robots.txt is asked first and cannot be had: RFC 9309 says disallow, not "allow all".
+    assert result.reasons() == {f"http://127.0.0.1:{dead}/news/1": "robots-unavailable"}
+    [robots] = [r for r in result.recorded if r["url"] == f"http://127.0.0.1:{dead}/robots.txt"]
+    assert robots["error"].startswith("robots-unavailable") and robots["status"] == 0
 
 
 def test_oversized_page_is_rejected_too_large(web: TestWeb) -> None:

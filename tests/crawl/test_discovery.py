@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -145,3 +146,66 @@ def test_html_sniffing_uses_content_type_and_first_bytes() -> None:
     assert discovery.is_html("application/octet-stream", b"\xef\xbb\xbf  <!DOCTYPE html><html>")
     assert discovery.is_html("", b"<!-- cms --><html lang=ar>")
     assert not discovery.is_html("text/plain", b"just text")
+
+
+# ------------------------------------------------------------------ bounded sitemap and feed reading
+
+
+def _urlset(n: int) -> bytes:
+    head = '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    return (head + "".join(f"<url><loc>{BASE}a/{i}</loc></url>" for i in range(n)) + "</urlset>").encode()
+
+
+def test_sitemap_of_exactly_50000_entries_is_read_whole() -> None:
+    doc = discovery.parse_sitemap(_urlset(50_000), BASE)
+    assert len(doc.entries) == 50_000 and doc.problem is None
+
+
+def test_sitemap_over_50000_entries_gives_the_first_50000_and_says_too_large() -> None:
+    doc = discovery.parse_sitemap(gzip.compress(_urlset(50_001)), BASE)
+    assert doc.kind == "urlset" and len(doc.entries) == 50_000 and doc.problem == "too-large"
+    assert doc.entries[-1].url == f"{BASE}a/49999"
+
+
+def test_gzip_bomb_is_too_large_before_it_is_unpacked() -> None:
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    bomb = b"".join(packer.compress(b"\0" * (1 << 20)) for _ in range(80)) + packer.flush()  # 80 MiB
+    assert discovery.parse_sitemap(bomb, BASE) == discovery.SitemapDoc("unknown", [], "too-large")
+
+
+def test_gzip_bomb_with_a_lying_trailer_stops_at_the_byte_cap() -> None:
+    head = _urlset(3).removesuffix(b"</urlset>")
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    junk = b"<x/>" * (1 << 18)  # 16 M elements in all: a tree of them would take gigabytes
+    body = packer.compress(head) + b"".join(packer.compress(junk) for _ in range(70)) + packer.flush()
+    doc = discovery.parse_sitemap(body[:-4] + b"\0\0\0\0", BASE)  # the trailer now says 0 bytes
+    assert len(doc.entries) == 3 and doc.problem == "too-large"
+
+
+def test_entry_stuffed_with_elements_is_too_large() -> None:
+    body = _urlset(2).replace(b"</loc></url>", b"</loc>" + b"<x/>" * 200_000 + b"</url>", 1)
+    doc = discovery.parse_sitemap(body, BASE)
+    assert doc.entries == [] and doc.problem == "too-large"
+
+
+def test_document_with_another_root_is_not_read() -> None:
+    body = b"<html>" + b"<url><loc>https://www.x.ma/a</loc></url>" * 100 + b"</html>"
+    assert discovery.parse_sitemap(body, BASE) == discovery.SitemapDoc("unknown", [], None)
+
+
+def test_xml_error_is_reported_and_the_entries_after_it_are_still_read() -> None:
+    body = _urlset(4).replace(b"</loc></url><url>", b"</loc><changefreq>a & b</changefreq></url><url>", 1)
+    doc = discovery.parse_sitemap(body.removesuffix(b"</urlset>"), BASE)
+    assert len(doc.entries) == 4 and doc.problem == "xml-error"
+
+
+def test_document_of_nul_bytes_is_given_up_quickly() -> None:
+    doc = discovery.parse_sitemap(_urlset(2).removesuffix(b"</urlset>") + b"\0" * (8 << 20), BASE)
+    assert len(doc.entries) == 2 and doc.problem == "xml-error"
+
+
+def test_feed_reports_an_xml_error_and_reads_on() -> None:
+    rss = b"<rss><channel><item><link>/a</link><title>x & y</title></item><item><link>/b</link></item>"
+    doc = discovery.read_feed(rss, BASE)
+    assert doc.kind == "feed" and [e.url for e in doc.entries] == [BASE + "a", BASE + "b"]
+    assert doc.problem == "xml-error"

@@ -41,8 +41,8 @@ class Site:
         return canonicalize(self.web.base_url(outlet) + path)
 
 
-def ingest(*args: str, database_url: str, check: bool = False) -> Crawl:
-    env = {**os.environ, "INGEST_DATABASE_URL": database_url}
+def ingest(*args: str, database_url: str, check: bool = False, env: dict[str, str] | None = None) -> Crawl:
+    env = {**os.environ, "INGEST_DATABASE_URL": database_url, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "ingest.cli", *args],
         capture_output=True,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
 
 from ingest.sampleweb import GroundTruth, HostileCase, SampleWeb
-from ingest.sampleweb.hostile import HUGE_BYTES
+from ingest.sampleweb.hostile import BOMB_BYTES, ENCODING_BOMB_BYTES, FLOOD_LINKS, HUGE_BYTES
 from tests.sampleweb.conftest import fetch
 
 
@@ -180,3 +181,51 @@ def test_every_oujdacity_case_is_linked_from_its_listing_or_sitemap(web: SampleW
     for case in truth.hostile:
         if case["outlet"] == "oujdacity":
             assert case["path"].replace("&", "&amp;") in pages, case["kind"]
+
+
+def test_internal_service_listens_on_another_loopback_address_and_logs_its_requests(web: SampleWeb) -> None:
+    base = web.base_url("internal")
+    assert base.startswith("http://127.0.0.2:")
+    before = len(web.requests)
+    assert fetch(base + "/secret.xml").status == 200
+    assert [r.outlet for r in web.requests[before:]] == ["internal"]
+
+
+def test_request_forgery_index_and_robots_point_outside_the_outlet(web: SampleWeb, truth: GroundTruth) -> None:
+    case = _case(truth, "request-forgery")
+    index = fetch(_url(web, case)).text
+    robots = fetch(web.base_url("oujdacity") + "/robots.txt").text
+    internal = web.base_url("internal")
+    for loc in ("file:///etc/passwd", "file:///dev/zero", f"{internal}/secret.xml", "169.254.169.254"):
+        assert loc in index
+    assert "Sitemap: file:///etc/passwd" in robots and f"Sitemap: {internal}/sitemap.xml" in robots
+    assert fetch(web.base_url("oujdacity") + "/hostile/to-internal.xml").headers["location"].startswith(internal)
+
+
+def test_sitemap_host_robots_answers_503(web: SampleWeb) -> None:
+    cdn = web.base_url("oujdacity-cdn")
+    assert f"Sitemap: {cdn}/sitemap.xml" in fetch(web.base_url("oujdacity") + "/robots.txt").text
+    assert fetch(cdn + "/robots.txt").status == 503
+
+
+def test_gzip_bomb_declares_its_size_and_unpacks_to_it(web: SampleWeb, truth: GroundTruth) -> None:
+    body = fetch(_url(web, _case(truth, "gzip-bomb"))).body
+    assert len(body) < 2 * 1024 * 1024 and int.from_bytes(body[-4:], "little") == BOMB_BYTES
+    assert len(zlib.decompressobj(31).decompress(body, 1 << 20)) == 1 << 20  # (read a bounded part only)
+
+
+def test_encoding_bomb_is_sent_gzip_encoded(web: SampleWeb, truth: GroundTruth) -> None:
+    r = fetch(_url(web, _case(truth, "encoding-bomb")))
+    assert r.headers["content-encoding"] == "gzip"
+    assert int.from_bytes(r.body[-4:], "little") > ENCODING_BOMB_BYTES
+
+
+def test_link_flood_page_links_100000_article_urls(web: SampleWeb, truth: GroundTruth) -> None:
+    page = fetch(_url(web, _case(truth, "link-flood"))).text
+    assert len(re.findall(r'href="/region/\d+-ghamr\.html"', page)) == FLOOD_LINKS
+
+
+def test_long_url_is_listed_by_a_sitemap(web: SampleWeb, truth: GroundTruth) -> None:
+    case = _case(truth, "long-url")
+    assert len(case["path"]) > 5000
+    assert _url(web, case) in fetch(web.base_url("oujdacity") + "/hostile/long-url.xml").text

@@ -73,3 +73,36 @@ def test_feed_validators_survive_a_304(engine: Engine) -> None:
 
 def test_unknown_url_has_no_validators(engine: Engine) -> None:
     assert frontier(engine).validators("https://x.ma/never") == Validators()
+
+
+def test_refusals_decided_by_the_crawler_are_not_retried(engine: Engine) -> None:
+    f = frontier(engine)
+    reasons = ["too-large", "redirect-loop", "offsite-request", "private-address", "bad-scheme", "url-too-long"]
+    urls = [f"https://x.ma/{r}" for r in reasons]
+    f.record([outcome(u, 0, error=r) for u, r in zip(urls, reasons, strict=True)])
+    assert f.unseen_articles("s", urls, NOW) == set()
+
+
+def test_robots_unavailable_is_a_temporary_refusal(engine: Engine) -> None:
+    f = frontier(engine)
+    f.record([outcome("https://x.ma/later", 0, error="robots-unavailable: https://x.ma/later (http-503)")])
+    assert f.unseen_articles("s", ["https://x.ma/later"], NOW) == {"https://x.ma/later"}
+
+
+def test_document_whose_links_were_capped_is_read_whole_next_time(engine: Engine) -> None:
+    f = frontier(engine)
+    url = "https://x.ma/sitemap.xml"
+    f.record([outcome(url, 200, kind="sitemap", validators=Validators('"v1"', "Sun, 01 Jun 2025 10:00:00 GMT"))])
+    assert f.validators(url).etag == '"v1"' and f.fetched_before(url)
+    f.record([outcome(url, 200, NOW + timedelta(hours=1), kind="sitemap", error="links-capped")])
+    assert f.validators(url) == Validators() and not f.fetched_before(url)  # no 304, not "done"
+    assert f.settled_failure(url, NOW + timedelta(hours=2)) is None
+
+
+def test_oversized_document_is_not_fetched_again_for_a_week(engine: Engine) -> None:
+    f = frontier(engine)
+    url = "https://x.ma/bomb.xml.gz"
+    f.record([outcome(url, 200, kind="sitemap", error="too-large")])
+    assert f.settled_failure(url, NOW + timedelta(days=6)) == "too-large"
+    assert f.settled_failure(url, NOW + timedelta(days=8)) is None
+    assert f.settled_failure("https://x.ma/never-seen.xml", NOW) is None

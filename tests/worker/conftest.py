@@ -237,12 +237,13 @@ def write_sources(
     every: str = "2s",
     extra: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """A sources file with these sample-web outlets on a short schedule, plus `extra` entries."""
+    """A sources file with these sample-web outlets on a short schedule, plus `extra` entries
+    (which, like the sample web's own, may be fetched on 127.0.0.1)."""
     yaml = YAML(typ="safe")
     loaded = yaml.load(web.sources_yaml())
     entries = [dict(e, schedule={"every": every}) for e in loaded["sources"] if e["name"] in outlets]
     assert len(entries) == len(outlets), f"unknown outlets among {outlets}"
-    entries += [{"schedule": {"every": every}, **e} for e in extra or []]
+    entries += [{"schedule": {"every": every}, "allow_private_hosts": ["127.0.0.1"], **e} for e in extra or []]
     yaml.default_flow_style = False
     with path.open("w", encoding="utf-8") as out:
         yaml.dump({"sources": entries}, out)

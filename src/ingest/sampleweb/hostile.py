@@ -3,13 +3,20 @@
 Its listing and sitemap link every case a crawler must survive: wrong encodings, redirects (plain,
 chained, off-site, looping), error statuses, a slow and a huge page, a PDF posing as an article,
 broken markup, tracking-parameter and fragment aliases, and pages that match the article URL
-pattern without being articles. The static description (HOSTILE_CASES) feeds the ground truth.
+pattern without being articles. Its robots.txt and a sitemap index add the request-forgery cases
+(local files, an internal service on another loopback address, the cloud metadata address, IP
+literals in other spellings), a sitemap host whose robots.txt answers 503, a gzip bomb, a sitemap
+cut by an XML error, a Content-Encoding bomb, a 5,000-character URL, and a page of 100,000 links.
+The static description (HOSTILE_CASES) feeds the ground truth.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +27,16 @@ from ingest.sampleweb.site import Response, Route, Site, html, newest, xml
 from ingest.sampleweb.templates import e, head, nav, paragraphs
 
 HUGE_BYTES = 12 * 1024 * 1024
+BOMB_BYTES = 96 * 1024 * 1024  # a gzip sitemap of zeros this big unpacked (1 MB packed): over the 64 MiB cap
+ENCODING_BOMB_BYTES = 24 * 1024 * 1024  # an article gzip-encoded in transit, over max_page_bytes unpacked
+FLOOD_LINKS = 100_000
+# Hosts the hostile outlet points at: a stand-in internal service (another loopback address) and
+# a sitemap host on the outlet's own address (another port) whose robots.txt answers 503.
+HOSTILE_ADDRESSES = {"internal": "127.0.0.2", "oujdacity-cdn": "127.0.0.1"}
+SSRF_INDEX = "/hostile/sitemap-index.xml"
+FLOOD_PATH = "/hostile/flood.html"
+ENCODING_BOMB_PATH = "/region/9401-qunbulat-aldught.html"
+LONG_URL_PATH = "/region/9402-" + "t" * 5000 + ".html"
 _LINK_TITLES = {
     "redirect-offsite": "عروض خاصة من شركائنا بمناسبة الصيف",
     "redirect-loop": "رابط قديم: حصيلة الموسم الرياضي بالجهة",
@@ -158,6 +175,21 @@ def hostile_cases() -> tuple[Case, ...]:
              "page N always links to N+1; empty pages after the end"),
         Case("calendar-trap", "souss24", "/YYYY/MM/DD/", "bounded", None,
              "day archives link the previous and next day forever"),
+        Case("request-forgery", o, SSRF_INDEX, "not-fetched", None,
+             "robots.txt Sitemap: lines and a sitemap index whose children are file:///etc/passwd, "
+             "file:///dev/zero, the internal service on 127.0.0.2 (also as 2130706434 and 0177.0.0.2), "
+             "localhost, [::1], 169.254.169.254, and a child redirecting to the internal service"),
+        Case("robots-unavailable", o, "/hostile/cdn-sitemap", "not-fetched", None,
+             "a Sitemap: line on a sitemap host whose robots.txt answers 503: disallow all there"),
+        Case("gzip-bomb", o, "/hostile/bomb.xml.gz", "bounded", None,
+             f"a gzip sitemap of {BOMB_BYTES} zero bytes unpacked: refused too-large, remembered"),
+        Case("xml-error", o, "/hostile/broken.xml", "bounded", None,
+             "a sitemap with an unescaped '&' and a cut end: counted xml-error, its entries read leniently"),
+        Case("encoding-bomb", o, ENCODING_BOMB_PATH, "rejected", None,
+             f"Content-Encoding: gzip of {ENCODING_BOMB_BYTES} bytes unpacked: too-large, not retried"),
+        Case("long-url", o, LONG_URL_PATH, "not-fetched", None, "a 5,000-character article URL: counted"),
+        Case("link-flood", o, FLOOD_PATH, "bounded", None,
+             f"{FLOOD_LINKS} article links on one page (crawled as a listing by the test that reads it)"),
     )  # fmt: skip
 
 
@@ -301,6 +333,51 @@ class Oujdacity(Site):
             resp.first = (429, {"Retry-After": "1"})
         return resp
 
+    def robots(self) -> Response:
+        base = super().robots()
+        lines = [
+            "Sitemap: file:///etc/passwd",
+            f"Sitemap: {self._origin('internal')}/sitemap.xml",
+            f"Sitemap: {self._origin('oujdacity-cdn')}/sitemap.xml",
+            f"Sitemap: {self.url(SSRF_INDEX)}",
+        ]
+        return Response(body=base.body + ("\n".join(lines) + "\n").encode(), ctype=base.ctype)
+
+    def hostile_routes(self) -> dict[str, Route]:
+        """The request-forgery index, the bombs, the broken sitemap, the long URL and the flood."""
+        internal = self._origin("internal")
+        port = internal.rsplit(":", 1)[1]
+        own_port = self.base.rsplit(":", 1)[1]
+        children = [
+            "file:///etc/passwd",
+            "file:///dev/zero",
+            f"{internal}/secret.xml",
+            f"http://2130706434:{port}/secret.xml",
+            f"http://0177.0.0.2:{port}/secret.xml",
+            f"http://localhost:{own_port}/sitemap.xml",
+            f"http://[::1]:{own_port}/sitemap.xml",
+            "http://169.254.169.254/latest/meta-data/",
+            self.url("/hostile/to-internal.xml"),
+            self.url("/hostile/bomb.xml.gz"),
+            self.url("/hostile/broken.xml"),
+            self.url("/hostile/long-url.xml"),
+        ]
+        arts = [self.url(a.path) for a in self.live[:4]]
+        broken = xmldoc.urlset([(u, _when()) for u in arts[:2]]).replace("</urlset>", "")
+        broken = broken.replace("</loc>", "</loc><changefreq>daily & hourly</changefreq>", 1)  # a bare '&', no end
+        broken += "".join(f"<url><loc>{u}</loc></url>" for u in arts[2:])
+        return {
+            SSRF_INDEX: lambda: xml(xmldoc.sitemap_index([(u, _when()) for u in children]), None),
+            "/hostile/to-internal.xml": lambda: Response(status=302, headers={"Location": f"{internal}/secret.xml"}),
+            "/hostile/bomb.xml.gz": lambda: Response(body=gzip_bomb(), ctype="application/x-gzip"),
+            "/hostile/broken.xml": lambda: Response(body=broken.encode(), ctype="application/xml"),
+            "/hostile/long-url.xml": lambda: xml(xmldoc.urlset([(self.url(LONG_URL_PATH), _when())]), None),
+            ENCODING_BOMB_PATH: lambda: Response(
+                body=encoding_bomb(), headers={"Content-Encoding": "gzip"}, ctype="text/html; charset=utf-8"
+            ),
+            FLOOD_PATH: lambda: html(_flood_page()),
+        }
+
     def extra_routes(self) -> dict[str, Route]:
         cases = {c.kind: c for c in hostile_cases() if c.outlet == self.name}
         redirect = lambda loc, code=301: lambda: Response(status=code, headers={"Location": loc})  # noqa: E731
@@ -317,6 +394,7 @@ class Oujdacity(Site):
             TAG_PATH: lambda: html(self._tag_page("وسم: مهرجانات")),
             AUTHOR_PATH: lambda: html(self._tag_page("مقالات هيئة التحرير")),
             VIDEO_PATH: self._video,
+            **self.hostile_routes(),
         }
         return table
 
@@ -367,3 +445,46 @@ class Oujdacity(Site):
             return xml(doc, newest(self.live[:10]), "application/rss+xml; charset=UTF-8")
 
         return {"/feed.xml": build}
+
+
+def _when() -> datetime:
+    return dates.parse_local("2025-05-27 09:00")
+
+
+@cache
+def gzip_bomb() -> bytes:
+    """BOMB_BYTES of zeros, gzipped (one member, so its trailer declares the size): ~0.4 MB."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(BOMB_BYTES >> 20)) + packer.flush()
+
+
+@cache
+def encoding_bomb() -> bytes:
+    """An HTML page of ENCODING_BOMB_BYTES, sent gzip-encoded (~24 KB on the wire)."""
+    return gzip.compress(b"<!DOCTYPE html><html><body><p>" + b" " * ENCODING_BOMB_BYTES + b"</p></body></html>", 1)
+
+
+@cache
+def _flood_page() -> str:
+    links = "".join(f'<a href="/region/{100000 + i}-ghamr.html">{i}</a>' for i in range(FLOOD_LINKS))
+    return f"<!DOCTYPE html><html><body>{links}</body></html>"
+
+
+class _HostileHost:
+    """A host the hostile outlet points at: answers every path (robots.txt as configured)."""
+
+    def __init__(self, robots_status: int) -> None:
+        self.robots_status = robots_status
+
+    def resolve(self, target: str) -> Response:
+        if target == "/robots.txt":
+            return Response(status=self.robots_status, body=b"User-agent: *\nAllow: /\n", ctype="text/plain")
+        body = xmldoc.urlset([("http://127.0.0.2/internal/secret-report.html", _when())])
+        return Response(body=body.encode(), ctype="application/xml")
+
+
+def hostile_hosts() -> dict[str, tuple[str, _HostileHost]]:
+    """The non-outlet hosts of the hostile cases: {name: (address, what it serves)}."""
+    return {"internal": (HOSTILE_ADDRESSES["internal"], _HostileHost(200)),
+            "oujdacity-cdn": (HOSTILE_ADDRESSES["oujdacity-cdn"], _HostileHost(503))}  # fmt: skip

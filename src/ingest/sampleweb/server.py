@@ -13,6 +13,7 @@ from typing import Any
 
 from ingest.sampleweb.bulk import Bulk
 from ingest.sampleweb.dates import http_date
+from ingest.sampleweb.hostile import HOSTILE_ADDRESSES, hostile_hosts
 from ingest.sampleweb.registry import SITE_CLASSES
 from ingest.sampleweb.site import Response, Site
 from ingest.sampleweb.sources import render_sources_yaml
@@ -95,7 +96,20 @@ class SampleWeb:
         except OSError:
             self.close()
             raise
-        self._sites: dict[str, Site] = {name: self._make_site(name) for name in self.outlets}
+        self._sites: dict[str, Any] = {name: self._make_site(name) for name in self.outlets}
+        self._add_hostile_hosts()
+
+    def _add_hostile_hosts(self) -> None:
+        """The hosts the hostile outlet points at that no crawl may use: a stand-in internal
+        service on another loopback address (Linux answers all of 127/8; where binding it fails,
+        those links point at a closed port of it) and a sitemap host on the outlet's address whose
+        robots.txt answers 503. Their requests are logged like an outlet's."""
+        for name, (address, site) in hostile_hosts().items():
+            try:
+                self._servers[name] = _OutletServer((address, 0), self, name)
+                self._sites[name] = site
+            except OSError:
+                continue
 
     def _make_site(self, name: str) -> Site:
         if name == BULK:
@@ -104,8 +118,11 @@ class SampleWeb:
 
     # -- public API -------------------------------------------------------------------------
     def base_url(self, outlet: str) -> str:
-        port = self._servers[outlet].server_address[1]
-        return f"http://{self.host}:{port}"
+        server = self._servers.get(outlet)
+        if server is None:  # a hostile host that could not be bound: a closed port on its address
+            return f"http://{HOSTILE_ADDRESSES.get(outlet, self.host)}:9"
+        host, port = server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def base_urls(self) -> dict[str, str]:
         return {name: self.base_url(name) for name in self.outlets}

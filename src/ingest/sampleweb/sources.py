@@ -41,6 +41,7 @@ def _entry(name: str, base: str) -> list[str]:
         lines.append(f"      - {{url: {_q(lst['url'])}, next: {_q(lst['next'])}, max_pages: {lst['max_pages']}}}")
     lines += [
         f"    allowed_domains: {_flow([host])}",
+        f"    allow_private_hosts: {_flow([host])}",  # the sample web is on loopback
         f"    article_url_pattern: {_q(str(spec['article_url_pattern']))}",
         f"    languages: [{', '.join(spec['languages'])}]",  # type: ignore[arg-type]
         "    schedule: {every: 30m}",

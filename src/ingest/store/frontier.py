@@ -28,7 +28,13 @@ _RETRY_AFTER_GIVING_UP = timedelta(days=1)
 
 
 # Refusals decided by us, not by the network: trying again would be refused again.
-_PERMANENT_KINDS = ("robots-disallowed", "offsite-redirect", "not-html", "too-large", "too-many-redirects")
+_PERMANENT_KINDS = (
+    "robots-disallowed", "offsite-redirect", "offsite-request", "private-address", "bad-scheme", "bad-url",
+    "url-too-long", "not-html", "too-large", "too-many-redirects", "redirect-loop",
+)  # fmt: skip
+# A feed or sitemap found over a size limit (a gzip bomb, more than 50,000 entries) is not fetched
+# again for this long: the next runs do not pay for it again, and a fixed one is read within a week.
+_OVERSIZE_RECHECK = timedelta(days=7)
 
 
 def is_transient(status: int, error: str | None = None) -> bool:
@@ -105,14 +111,26 @@ class DbFrontier:
     def validators(self, url: str) -> Validators:
         with read_session(self.engine) as session:
             row = session.get(FetchStateRow, url)
-            if row is None or row.status >= 400 or row.status == 0:
+            # A document not read whole (links capped, XML error) must be read whole next time.
+            if row is None or row.status >= 400 or row.status == 0 or row.error:
                 return Validators()
             return Validators(etag=row.etag, last_modified=row.last_modified)
 
     def fetched_before(self, url: str) -> bool:
         with read_session(self.engine) as session:
-            status = session.scalar(select(FetchStateRow.status).where(FetchStateRow.url == url))
-            return status is not None and 0 < status < 400
+            row = session.execute(
+                select(FetchStateRow.status, FetchStateRow.error).where(FetchStateRow.url == url)
+            ).first()
+            return row is not None and 0 < row.status < 400 and not row.error
+
+    def settled_failure(self, url: str, now: datetime) -> str | None:
+        with read_session(self.engine) as session:
+            row = session.execute(
+                select(FetchStateRow.error, FetchStateRow.last_fetched_at).where(FetchStateRow.url == url)
+            ).first()
+        if row is None or not row.error or not row.error.startswith("too-large"):
+            return None
+        return "too-large" if now - row.last_fetched_at < _OVERSIZE_RECHECK else None
 
     def record(self, outcomes: Iterable[FetchOutcome]) -> None:
         rows = [
