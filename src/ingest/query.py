@@ -23,6 +23,7 @@ class StoryFilter:
     min_sources: int = 1
     limit: int | None = None
     ids: tuple[int, ...] = ()
+    offset: int = 0  # stories skipped, newest first: how a page of results is cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,8 @@ def _story_query(f: StoryFilter) -> Select[StoryRow, CopyRow, str]:
     stmt = stmt.order_by(published.is_(None), published.desc(), StoryRow.id.desc())
     if f.limit:
         stmt = stmt.limit(f.limit)
+    if f.offset:
+        stmt = stmt.offset(f.offset)
     return stmt
 
 
@@ -145,3 +148,19 @@ def _copies_of(session: Any, story_ids: list[int]) -> dict[int, list[CopyView]]:
 
 def _canonical_then_chronological(copy: CopyRow, canonical_id: int | None) -> tuple[bool, bool, datetime, int]:
     return (copy.id != canonical_id, copy.published_at is None, copy.published_at or copy.fetched_at, copy.id)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyText:
+    """A copy's own headline and text, for comparing it with its story's canonical copy."""
+
+    url: str
+    title: str
+    text: str
+
+
+def copy_texts(engine: Engine, story_id: int) -> dict[str, CopyText]:
+    """Every copy of one story, by URL: the story record carries only the canonical copy's text."""
+    with read_session(engine) as session:
+        rows = session.execute(select(CopyRow.url, CopyRow.title, CopyRow.text).where(CopyRow.story_id == story_id))
+        return {url: CopyText(url, title, text) for url, title, text in rows}
