@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, event
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -83,4 +83,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"error": "internal error"}, status_code=500)
+    if _is_api(request):
+        return JSONResponse({"error": "internal error"}, status_code=500)
+    return PlainTextResponse("internal error", status_code=500)

@@ -87,7 +87,7 @@ def story_page(request: Request) -> Response:
     for c in story.sources:
         own = texts.get(c.url)
         diff = compare(story.title, story.text, own.title, own.text) if own and c.url != story.url else None
-        copies.append({"copy": c, "lag": lag_text(c.published_at, story.published_at), "diff": diff})
+        copies.append({"view": c, "lag": lag_text(c.published_at, story.published_at), "diff": diff})
     return _render(request, "story.html", story=story, copies=copies)
 
 
