@@ -7,7 +7,7 @@ reads do not stall the event loop.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from ingest.query import StoryFilter, StoryView, copy_texts, find_stories
 from ingest.web.compare import compare, lag_text
-from ingest.web.outlets import chart_svg, outlet_report
+from ingest.web.outlets import CHART_DAYS, chart_svg, outlet_report
 from ingest.web.params import Listing, parse_listing, story_id
 
 API_VERSION = 1
@@ -109,8 +109,9 @@ def api_story(request: Request) -> Response:
 
 
 def api_outlets(request: Request) -> Response:
-    outlets, _end = outlet_report(request.app.state.engine, request.app.state.sources)
-    return JSONResponse({"version": API_VERSION, "outlets": [o.as_json() for o in outlets]})
+    outlets, end = outlet_report(request.app.state.engine, request.app.state.sources)
+    window = {"from": (end - timedelta(days=CHART_DAYS - 1)).isoformat(), "to": end.isoformat()}
+    return JSONResponse({"version": API_VERSION, "window": window, "outlets": [o.as_json() for o in outlets]})
 
 
 def healthz(request: Request) -> Response:
