@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml $(KERNEL)
 	touch $(STAMP)
 
 # Serve the bundled sample web on 127.0.0.1:$(PORT)+, crawl it into the default SQLite store
-# (data/ingest.sqlite), print the canonical articles with their sources, stop the server.
+# (data/ingest.sqlite), print the canonical articles with their sources, stop the server, and say
+# how to browse the result (`ingest serve`).
 demo: install
 	@set -e; \
 	$(BIN)/ingest sample-web --port $(PORT) > /dev/null 2>&1 & server=$$!; \
@@ -31,7 +32,8 @@ demo: install
 	done; \
 	$(BIN)/ingest run-once --sources config/sample.yaml --no-progress || [ $$? -eq 3 ]; \
 	echo; echo "Canonical articles (each with every outlet that ran it):"; echo; \
-	$(BIN)/ingest query --format table
+	$(BIN)/ingest query --format table; \
+	echo; echo "Browse it: $(BIN)/ingest serve --sources config/sample.yaml   then open http://127.0.0.1:8080/"
 
 # Lint and type-check first: CI runs this target, so a clean checkout stays ruff- and mypy-clean.
 test: install
