@@ -76,7 +76,11 @@ def _like_escape(text: str) -> str:
 
 def _story_query(f: StoryFilter) -> Select[StoryRow, CopyRow, str]:
     canonical = aliased(CopyRow)
-    published = func.coalesce(StoryRow.first_published_at, canonical.published_at)
+    # The election sets first_published_at to the earliest date of the story's copies, NULL only
+    # when none is dated (so its canonical copy is undated too): ordering and filtering on the
+    # indexed column itself lets a page of the newest stories be read from the index instead of
+    # sorting every story.
+    published = StoryRow.first_published_at
     stmt = (
         select(StoryRow, canonical, SourceRow.name)
         .join(canonical, canonical.id == StoryRow.canonical_copy_id)
@@ -100,7 +104,7 @@ def _story_query(f: StoryFilter) -> Select[StoryRow, CopyRow, str]:
         stmt = stmt.where(
             exists().where(and_(member.story_id == StoryRow.id, member.search_text.like(needle, escape="\\")))
         )
-    stmt = stmt.order_by(published.is_(None), published.desc(), StoryRow.id.desc())
+    stmt = stmt.order_by(published.desc().nulls_last(), StoryRow.id.desc())
     if f.limit:
         stmt = stmt.limit(f.limit)
     if f.offset:
