@@ -18,6 +18,10 @@ from ingest.web.app import create_app
 
 
 def serve(engine: Engine, sources: list[Source], sock: socket.socket) -> None:
+    # asyncio sets TCP_NODELAY only on sockets it made with proto=IPPROTO_TCP; a socket from
+    # socket.create_server has proto 0, so without this every keep-alive response after the
+    # first waited ~40 ms for a delayed ACK (Nagle). Accepted connections inherit the option.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.listen(128)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
