@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, exists, func, select
+from sqlalchemy import Engine, Select, and_, exists, select
 from sqlalchemy.orm import aliased
 
 from ingest.normalize import normalize

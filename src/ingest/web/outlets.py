@@ -85,11 +85,14 @@ def outlet_report(engine: Engine, sources: list[Source], days: int = CHART_DAYS)
 
 
 def _count(session: Any, stats: dict[str, OutletStats], start: datetime) -> None:
+    # The window's stories by their indexed date, then their copies by story: a join filtered on
+    # the story's date led SQLite to scan every copy.
+    window = select(StoryRow.id).where(StoryRow.first_published_at >= start)
     rows = session.execute(
         select(CopyRow.story_id, SourceRow.name, CopyRow.published_at, StoryRow.first_published_at)
         .join(SourceRow, SourceRow.id == CopyRow.source_id)
         .join(StoryRow, StoryRow.id == CopyRow.story_id)
-        .where(StoryRow.first_published_at >= start)
+        .where(CopyRow.story_id.in_(window))
     ).all()
     leaders: dict[int, set[str]] = defaultdict(set)
     for story_id, name, published, first in rows:
