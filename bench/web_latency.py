@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, insert, update
 
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow, SourceRow, StoryRow
@@ -130,16 +130,25 @@ def _copy(cid: int, sid: int, outlet: int, when: datetime, now: datetime, body: 
 
 
 def _flush(engine: Any, story_rows: list[dict[str, Any]], copy_rows: list[dict[str, Any]]) -> None:
-    """Stories first, then their copies (a story's canonical copy is set before the copy exists)."""
+    """Stories without their canonical copy, then the copies, then each story's canonical copy:
+    stories and copies reference each other (PostgreSQL checks each statement, SQLite too)."""
+    canonical = [{"sid": r["id"], "cid": r["canonical_copy_id"]} for r in story_rows]
     with write_transaction(engine) as s:
-        if s.get_bind().dialect.name == "sqlite":
-            s.execute(text("PRAGMA defer_foreign_keys = ON"))
         if story_rows:  # Core inserts (executemany): the ORM's bulk path costs several times more
-            s.execute(insert(StoryRow.__table__), story_rows)
+            s.execute(insert(StoryRow.__table__), [{**r, "canonical_copy_id": None} for r in story_rows])
         if copy_rows:
             s.execute(insert(CopyRow.__table__), copy_rows)
+        if canonical:
+            s.execute(_SET_CANONICAL, canonical)
     story_rows.clear()
     copy_rows.clear()
+
+
+_SET_CANONICAL = (
+    update(StoryRow.__table__)
+    .where(StoryRow.__table__.c.id == bindparam("sid"))
+    .values(canonical_copy_id=bindparam("cid"))
+)
 
 
 def start_server(url: str, tmp: str) -> tuple[subprocess.Popen[str], str, int]:
