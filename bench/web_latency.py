@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, text, update
 
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow, SourceRow, StoryRow
@@ -101,6 +101,9 @@ def build(url: str, n_copies: int) -> int:
         if len(copy_rows) >= CHUNK:
             _flush(engine, story_rows, copy_rows)
     _flush(engine, story_rows, copy_rows)
+    if engine.dialect.name == "postgresql":  # autovacuum analyses a live store; a bulk load has no statistics yet
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
     engine.dispose()
     return n_stories
 
