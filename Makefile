@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml $(KERNEL)
 	@touch $(STAMP)
 
 # Serve the bundled sample web on 127.0.0.1:$(PORT)+, crawl it into the default SQLite store
-# (data/ingest.sqlite), print the canonical articles with their sources, stop the server.
+# (data/ingest.sqlite), print the canonical articles with their sources, stop the server, and say
+# how to browse the result (`ingest serve`).
 # The server writes the sources file for the ports it actually serves (`make demo PORT=8710`).
 DEMO_SOURCES := data/sample-sources.yaml
 demo: install
@@ -37,7 +38,8 @@ demo: install
 	done; \
 	$(BIN)/ingest run-once --sources $(DEMO_SOURCES) --no-progress || [ $$? -eq 3 ]; \
 	echo; echo "Canonical articles (each with every outlet that ran it):"; echo; \
-	$(BIN)/ingest query --format table
+	$(BIN)/ingest query --format table; \
+	echo; echo "Browse it: $(BIN)/ingest serve --sources $(DEMO_SOURCES)   then open http://127.0.0.1:8080/"
 
 # Lint and type-check first: CI runs this target, so a clean checkout stays ruff- and mypy-clean.
 test: install

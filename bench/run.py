@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, each in its own process, printing its figures.
 
-    python bench/run.py            extraction, dedup quality, prepare cost, crawl throughput, dedup at 100k copies
-    python bench/run.py --scale    the same, with dedup at 1,000,000 copies (long)
+    python bench/run.py            extraction, dedup quality, prepare cost, crawl throughput, dedup at 100k copies,
+                                   story browser latency at 100k copies
+    python bench/run.py --scale    the same, with dedup and the story browser at 1,000,000 copies (long)
 
 Figures depend on the machine: the first lines say which one.
 """
@@ -40,6 +41,7 @@ def steps(scale: bool) -> list[tuple[str, list[str]]]:
         ("Per-copy cost of prepare (search text and fingerprint) and compare", ["prepare_cost.py"]),
         ("Crawl throughput against a local server", ["crawl.py", "--pages", "5000", "--both"]),
         ("Dedup throughput, memory and start-up at scale", ["dedup_scale.py", "--n", "1000000" if scale else "100000"]),
+        ("Story browser latency (ingest serve)", ["web_latency.py", "--copies", "1000000" if scale else "100000"]),
     ]
 
 

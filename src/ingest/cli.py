@@ -812,6 +812,31 @@ def sample_web_cmd(port: int, write_sources: Path | None) -> None:
     web.serve_forever()
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port.")
+@sources_option
+@store_options
+def serve_cmd(host: str, port: int, sources_path: Path, database_url: str | None, data_dir: Path | None) -> None:
+    """Serve the read-only story browser and HTTP API (/, /stories/ID, /outlets, /api/..., /healthz).
+
+    The store must be at the current schema (`ingest db upgrade`): serving never writes to it.
+    """
+    import os
+    import socket
+
+    from ingest.web.serve import serve
+
+    sources = _load_sources(sources_path).sources if sources_path.exists() else []
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    with _store(_settings(database_url, data_dir), auto_upgrade=False) as engine:
+        serve(engine, sources, sock)
+
+
 @main.command("extract")
 @click.argument("target")
 @click.option("--source", "source_name", help="Use this source's time zone and languages.")

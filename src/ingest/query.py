@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, exists, func, select
+from sqlalchemy import Engine, Select, and_, exists, select
 from sqlalchemy.orm import aliased
 
 from ingest.normalize import normalize
@@ -23,6 +23,7 @@ class StoryFilter:
     min_sources: int = 1
     limit: int | None = None
     ids: tuple[int, ...] = ()
+    offset: int = 0  # stories skipped, newest first: how a page of results is cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,11 @@ def _like_escape(text: str) -> str:
 
 def _story_query(f: StoryFilter) -> Select[StoryRow, CopyRow, str]:
     canonical = aliased(CopyRow)
-    published = func.coalesce(StoryRow.first_published_at, canonical.published_at)
+    # The election sets first_published_at to the earliest date of the story's copies, NULL only
+    # when none is dated (so its canonical copy is undated too): ordering and filtering on the
+    # indexed column itself lets a page of the newest stories be read from the index instead of
+    # sorting every story.
+    published = StoryRow.first_published_at
     stmt = (
         select(StoryRow, canonical, SourceRow.name)
         .join(canonical, canonical.id == StoryRow.canonical_copy_id)
@@ -99,9 +104,11 @@ def _story_query(f: StoryFilter) -> Select[StoryRow, CopyRow, str]:
         stmt = stmt.where(
             exists().where(and_(member.story_id == StoryRow.id, member.search_text.like(needle, escape="\\")))
         )
-    stmt = stmt.order_by(published.is_(None), published.desc(), StoryRow.id.desc())
+    stmt = stmt.order_by(published.desc().nulls_last(), StoryRow.id.desc())
     if f.limit:
         stmt = stmt.limit(f.limit)
+    if f.offset:
+        stmt = stmt.offset(f.offset)
     return stmt
 
 
@@ -151,3 +158,19 @@ def known_sources(engine: Engine) -> list[str]:
     """Names of the sources the store has seen, sorted (to tell a misspelt --source at once)."""
     with read_session(engine) as session:
         return sorted(session.scalars(select(SourceRow.name)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class CopyText:
+    """A copy's own headline and text, for comparing it with its story's canonical copy."""
+
+    url: str
+    title: str
+    text: str
+
+
+def copy_texts(engine: Engine, story_id: int) -> dict[str, CopyText]:
+    """Every copy of one story, by URL: the story record carries only the canonical copy's text."""
+    with read_session(engine) as session:
+        rows = session.execute(select(CopyRow.url, CopyRow.title, CopyRow.text).where(CopyRow.story_id == story_id))
+        return {url: CopyText(url, title, text) for url, title, text in rows}
