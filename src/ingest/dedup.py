@@ -119,6 +119,7 @@ class Counters:
     placements: int = 0
     candidates: int = 0  # distinct copies sharing a band key with the placed copy
     verified: int = 0  # candidate pairs run through `verify`
+    aligned: int = 0  # of those, pairs whose sentences were aligned (a stored copy's text read)
     refingerprinted: int = 0  # candidates stored without a fingerprint (before schema 0002)
     seconds: float = 0.0  # spent placing (index writes at commit are `BandIndex.write_seconds`)
     storing_seconds: float = 0.0  # of `seconds`, spent in `insert_new`: the copies' own rows, not dedup's work
@@ -234,7 +235,7 @@ class Deduplicator:
             story_id = book.story_of.get(other.id)
             if story_id in matched:  # judging the story verifies whatever else of it counts
                 continue
-            verdict = verdicts[other.id] = self._verify(copy, fp, other)
+            verdict = verdicts[other.id] = self._verify(book, copy, fp, other)
             if verdict.same_story and story_id is not None:
                 matched.add(story_id)
         member = Member(copy.id, copy.published_at, copy.fetched_at, fp.length, copy.url, copy.source_id)
@@ -296,9 +297,15 @@ class Deduplicator:
             self.counters.candidates += int(ids.size)
         return ids[np.lexsort((ids, -shared))[:limit]].tolist()
 
-    def _verify(self, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
+    def _verify(self, book: StoryBook, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
+        """`verify`, reading a stored copy's text from the store only if the pair needs aligning."""
         self.counters.verified += 1
-        return verify(fp, other.fp, copy.published_at, other.published_at, self.params)
+
+        def texts() -> tuple[str, str]:
+            self.counters.aligned += 1
+            return fp.text or book.text(copy.id), other.fp.text or book.text(other.id)
+
+        return verify(fp, other.fp, copy.published_at, other.published_at, self.params, texts)
 
     def _fingerprint_of(self, conn: Connection, row: Row[*tuple[Any, ...]]) -> Fingerprint:
         key = (row.id, row.content_hash)
@@ -314,7 +321,8 @@ class Deduplicator:
         return fp
 
     def _remember(self, copy_id: int, content_hash: str, fp: Fingerprint) -> None:
-        self._cache[(copy_id, content_hash)] = fp
+        # Not the text (~3 KB a copy): the few pairs that need it read it from the store.
+        self._cache[(copy_id, content_hash)] = replace(fp, text="") if fp.text else fp
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
@@ -351,7 +359,9 @@ class Deduplicator:
         """The verdict against `other_id`, verified now if it was not among the candidates."""
         if other_id not in verdicts:
             other = book.copy(other_id)
-            verdicts[other_id] = self._verify(copy, fp, other) if other else Verdict(False, 0.0, "no longer stored")
+            verdicts[other_id] = (
+                self._verify(book, copy, fp, other) if other else Verdict(False, 0.0, "no longer stored")
+            )
         return verdicts[other_id]
 
 
@@ -489,7 +499,7 @@ def _story_verdicts(
     book.load(ids)
     urls = dict(session.execute(select(CopyRow.id, CopyRow.url).where(CopyRow.id.in_(ids))).all())
     return [
-        StoryVerdict(book.story_of.get(i) or 0, i, urls[i], dedup._verify(copy, fp, book.copies[i]))
+        StoryVerdict(book.story_of.get(i) or 0, i, urls[i], dedup._verify(book, copy, fp, book.copies[i]))
         for i in ids
         if i in book.copies
     ]

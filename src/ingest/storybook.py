@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
-from ingest.fingerprint import Fingerprint
+from ingest.fingerprint import Fingerprint, body_text
 from ingest.store.db import allocate_ids, id_chunks
 from ingest.store.models import CopyRow, StoryRow
 
@@ -139,6 +139,7 @@ class StoryBook:
     stories: dict[int, Story] = field(default_factory=dict)
     _placed: dict[int, _Placed] = field(default_factory=dict)
     _founded: int = 0
+    _texts: dict[int, str] = field(default_factory=dict)
 
     # -- reads --------------------------------------------------------------------------------
     def load(self, ids: Iterable[int]) -> None:
@@ -170,6 +171,13 @@ class StoryBook:
         if copy_id not in self.copies:
             self.load([copy_id])
         return self.copies.get(copy_id)
+
+    def text(self, copy_id: int) -> str:
+        """A stored copy's fingerprinted text ("" if it is not stored): read only for the pairs `align` needs."""
+        if copy_id not in self._texts:
+            raw = self.conn.scalar(select(CopyRow.text).where(CopyRow.id == copy_id))
+            self._texts[copy_id] = body_text(raw or "")
+        return self._texts[copy_id]
 
     # -- changes ------------------------------------------------------------------------------
     def found(self, member: Member) -> Story:
