@@ -342,6 +342,17 @@ class Deduplicator:
     def _judge_story(
         self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
     ) -> tuple[float, str] | None:
+        judged = self._judge_members(book, copy, fp, story, verdicts)
+        if judged is None or judged[0] >= self.params.outlet_containment:
+            return judged
+        own = sum(1 for m in story.members.values() if m.source_id == copy.source_id)
+        if own >= self.params.outlet_copies:  # a series of one outlet's follow-ups, not copies
+            return None
+        return judged
+
+    def _judge_members(
+        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
+    ) -> tuple[float, str] | None:
         if story.canonical_id is not None:
             verdict = self._verdict(book, copy, fp, story.canonical_id, verdicts)
             if verdict.same_story:

@@ -59,6 +59,7 @@ __all__ = [
     "fingerprints",
     "prepare",
     "probe_keys",
+    "words",
 ]
 
 _U64 = np.uint64
@@ -113,6 +114,16 @@ class DedupParams:
     """The share of the shorter text's words in aligned sentences that makes a copy ("about half or more")."""
     min_aligned_sentences: int = 2
     """And at least this many sentences align (the label: "at least two sentences match")."""
+    outlet_copies: int = 2
+    """A story holding this many copies from one outlet takes another from it only as a near-verbatim copy.
+
+    An outlet rarely runs one story more than twice; its follow-ups of one event reuse its own
+    background paragraphs, which glued up to 7 of them into one story on the ANT corpus."""
+    max_substitution_containment: float = 0.95
+    """Pairs verified below this containment are checked for a swapped name (`ingest.similarity`);
+    above it the texts are near-verbatim and their stored text is not read."""
+    outlet_containment: float = 0.8
+    """The containment against a copy of the story that counts as near-verbatim for `outlet_copies`."""
     min_jaccard: float = 0.0
     """And if |A n B| / |A u B| reaches this (0 disables; containment alone decides)."""
     min_shingles: int = 8
@@ -166,6 +177,11 @@ def prepare(title: str, text: str, params: DedupParams = DEFAULT) -> tuple[str, 
     cut = _related_block_start(text)
     search_text, shingles, signature, numbers, length = _kernels.prepare(_CHUNKS, title, text, cut, params.ngram, a, b)
     return search_text, Fingerprint(shingles, signature, numbers, length, text[:cut])
+
+
+def words(text: str) -> list[str]:
+    """The normalised words of `text` (those of `normalize(text)`), through the chunk cache: ~20x faster."""
+    return [w for chunk in text.split() for w in _CHUNKS[chunk].folded.split()]
 
 
 def body_text(text: str) -> str:

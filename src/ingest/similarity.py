@@ -21,14 +21,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import pairwise
 
 from ingest._kernels import shared_count
-from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint
-from ingest.normalize import normalize
+from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, words
 
-__all__ = ["Alignment", "Similarity", "Verdict", "align", "compare", "verify"]
+__all__ = ["Alignment", "Similarity", "Verdict", "align", "compare", "substitution", "verify"]
 
 # A sentence ends at a line break or after . ! ? or the Arabic question mark.
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
@@ -96,25 +96,39 @@ def verify(
     sim = compare(a, b)
     if sim.jaccard < params.min_jaccard:
         return Verdict(False, sim.containment, f"jaccard {sim.jaccard:.2f} < {params.min_jaccard}")
-    matched = _matched(sim, a, b, params, texts)
+    read = _Texts(texts or (lambda: (a.text, b.text)))
+    matched = _matched(sim, params, read)
     if matched.startswith("!"):
         return Verdict(False, sim.containment, matched[1:])
     numbers = _number_check(a.numbers, b.numbers, params)
     if numbers is not None:
         return Verdict(False, sim.containment, numbers)
+    if sim.containment < params.max_substitution_containment and (swapped := substitution(*read())):
+        return Verdict(False, sim.containment, f"names differ: {swapped[0]} / {swapped[1]} in the same places")
     return Verdict(True, sim.containment, matched)
 
 
-def _matched(
-    sim: Similarity, a: Fingerprint, b: Fingerprint, params: DedupParams, texts: Callable[[], tuple[str, str]] | None
-) -> str:
+class _Texts:
+    """The two texts of a pair, asked for at most once (a stored copy's text is a store read)."""
+
+    def __init__(self, source: Callable[[], tuple[str, str]]) -> None:
+        self._source = source
+        self._texts: tuple[str, str] | None = None
+
+    def __call__(self) -> tuple[str, str]:
+        if self._texts is None:
+            self._texts = self._source()
+        return self._texts
+
+
+def _matched(sim: Similarity, params: DedupParams, texts: Callable[[], tuple[str, str]]) -> str:
     """Why the texts match, or "!" and why they do not (shingles first, then sentences)."""
     if sim.containment >= params.min_containment:
         return f"containment {sim.containment:.2f} >= {params.min_containment}"
     low = f"containment {sim.containment:.2f} < {params.min_containment}"
     if sim.containment < params.min_aligned_containment:
         return f"!{low}"
-    found = align(*(texts() if texts is not None else (a.text, b.text)), params)
+    found = align(*texts(), params)
     said = f"{low}; {found.sentences} sentences, {found.share:.0%} of the shorter text align"
     if found.share >= params.min_aligned_share and found.sentences >= params.min_aligned_sentences:
         return said
@@ -140,6 +154,37 @@ def align(a: str, b: str, params: DedupParams = DEFAULT) -> Alignment:
     return Alignment(sum(matched) / total, len(matched))
 
 
+def substitution(a: str, b: str) -> tuple[str, str] | None:
+    """A name one text writes where the other writes another, in two places or more; None if none.
+
+    Two fillings of one template (the congratulation cables to two heads of state, one official
+    receiving two visitors) share nearly every sentence and differ in the names, which carry no
+    number for `_number_check` to see: "رئيس جمهورية بنين ... شعب بنين" against "رئيس جمهورية
+    سويسرا ... شعب سويسرا". A copy swaps a word here and there, or spells a name its own way
+    ("ترامب" / "ترمب", close strings): it does not replace one word by an unrelated one
+    consistently. On the ANT corpus's 240 labelled pairs this finds no pair at all.
+    """
+    wa, wb = words(a), words(b)
+    only_a, only_b = set(wa) - set(wb), set(wb) - set(wa)
+    in_b: dict[tuple[str, str], set[str]] = {}
+    for word, frame in _frames(wb, only_b):
+        in_b.setdefault(frame, set()).add(word)
+    seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for word, frame in _frames(wa, only_a):
+        for other in in_b.get(frame, ()):
+            seen.setdefault((word, other), set()).add(frame)
+    for (x, y), frames in sorted(seen.items()):
+        if len(frames) >= 2 and not x[0].isdigit() and SequenceMatcher(None, x, y).ratio() < 0.6:
+            return x, y
+    return None
+
+
+def _frames(text: list[str], only: set[str]) -> list[tuple[str, tuple[str, str]]]:
+    """(word, (word before, word after)) of each occurrence of the `only` words."""
+    padded = ["", *text, ""]
+    return [(w, (padded[i], padded[i + 2])) for i, w in enumerate(text) if w in only]
+
+
 def _best_share(grams: frozenset[tuple[str, str]], windows: list[frozenset[tuple[str, str]]]) -> float:
     return max(len(grams & w) for w in windows) / len(grams)
 
@@ -149,9 +194,9 @@ def _sentences(text: str) -> tuple[tuple[frozenset[tuple[str, str]], int], ...]:
     """(word bigrams, word count) of each sentence of 4 or more words."""
     found = []
     for sentence in _SENTENCE_END.split(text):
-        words = normalize(sentence).split()
-        if len(words) >= _MIN_SENTENCE_WORDS:
-            found.append((frozenset(pairwise(words)), len(words)))
+        folded = words(sentence)
+        if len(folded) >= _MIN_SENTENCE_WORDS:
+            found.append((frozenset(pairwise(folded)), len(folded)))
     return tuple(found)
 
 
@@ -186,7 +231,34 @@ def _number_check(a: frozenset[str], b: frozenset[str], params: DedupParams) -> 
 
 # Prepositions and other words that stand before or after numbers of every kind: no context.
 _FUNCTION_WORDS = frozenset(
-    "في من الي علي عن ان بين نحو حوالي منذ حتي بعد قبل مع او و ب ل عام عاما العام اكثر اقل نحوا الى على".split()
+    [
+        "في",
+        "من",
+        "الي",
+        "علي",
+        "عن",
+        "ان",
+        "بين",
+        "نحو",
+        "حوالي",
+        "منذ",
+        "حتي",
+        "بعد",
+        "قبل",
+        "مع",
+        "او",
+        "و",
+        "ب",
+        "ل",
+        "عام",
+        "عاما",
+        "العام",
+        "اكثر",
+        "اقل",
+        "نحوا",
+        "الى",
+        "على",
+    ]
 )
 
 
