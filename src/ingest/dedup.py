@@ -78,6 +78,7 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # most recent copies so that a long-running story cannot make placement slow.
 _MEMBER_SAMPLE = 50
 _FOUNDED = "founded the story: no verified candidate"
+_TEXTS_KEPT = 5_000  # ~15 MB
 
 
 class CopyFacts(Protocol):
@@ -167,6 +168,9 @@ class Deduplicator:
         self.index = BandIndex(params.bands)
         self._cache: OrderedDict[tuple[int, str], Fingerprint] = OrderedDict()
         self._cache_size = cache_size
+        # The texts of the copies placed last (the canonical copies new copies are checked against):
+        # ~3 KB each, so fewer than fingerprints; a stored copy's text costs a query (~0.3 ms).
+        self._texts: OrderedDict[tuple[int, str], str] = OrderedDict()
 
     def fingerprint(self, text: str) -> Fingerprint:
         return fingerprint(text, self.params)
@@ -239,7 +243,7 @@ class Deduplicator:
             if verdict.same_story and story_id is not None:
                 matched.add(story_id)
         member = Member(copy.id, copy.published_at, copy.fetched_at, fp.length, copy.url, copy.source_id)
-        mine = StoredCopy(copy.id, copy.published_at, fp)
+        mine = StoredCopy(copy.id, copy.published_at, fp, copy.content_hash)
         accepted = self._accepted_stories(book, copy, fp, matched, verdicts)
         if not accepted:
             story = book.found(member)
@@ -303,7 +307,8 @@ class Deduplicator:
 
         def texts() -> tuple[str, str]:
             self.counters.aligned += 1
-            return fp.text or book.text(copy.id), other.fp.text or book.text(other.id)
+            own = fp.text or book.text(copy.id)  # a fingerprint made without its text (tests)
+            return own, other.fp.text or self._text(book, other)
 
         return verify(fp, other.fp, copy.published_at, other.published_at, self.params, texts)
 
@@ -321,10 +326,28 @@ class Deduplicator:
         return fp
 
     def _remember(self, copy_id: int, content_hash: str, fp: Fingerprint) -> None:
-        # Not the text (~3 KB a copy): the few pairs that need it read it from the store.
+        # The text apart, in a smaller cache: the pairs that need it read it from the store.
         self._cache[(copy_id, content_hash)] = replace(fp, text="") if fp.text else fp
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+        if fp.text:
+            self._keep_text(copy_id, content_hash, fp.text)
+
+    def _text(self, book: StoryBook, copy: StoredCopy) -> str:
+        """A stored copy's fingerprinted text: from the texts cache, else read from the store."""
+        key = (copy.id, copy.content_hash)
+        text = self._texts.get(key)
+        if text is None:
+            text = book.text(copy.id)
+            self._keep_text(copy.id, copy.content_hash, text)
+        else:
+            self._texts.move_to_end(key)
+        return text
+
+    def _keep_text(self, copy_id: int, content_hash: str, text: str) -> None:
+        self._texts[(copy_id, content_hash)] = text
+        if len(self._texts) > _TEXTS_KEPT:
+            self._texts.popitem(last=False)
 
     def _accepted_stories(
         self, book: StoryBook, copy: NewCopy, fp: Fingerprint, matched: set[int], verdicts: dict[int, Verdict]

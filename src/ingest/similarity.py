@@ -235,7 +235,7 @@ def _number_check(a: frozenset[str], b: frozenset[str], params: DedupParams) -> 
     for side in (0, 2):  # the word before the number, then the word after it
         ours, theirs = _by_context(a, side), _by_context(b, side)
         for context in ours.keys() & theirs.keys():
-            shared = {x for x in ours[context] if any(_same_figure(x, y) for y in theirs[context])}
+            shared = ours[context] & theirs[context] or _close_figures(ours[context], theirs[context])
             agreeing |= shared
             conflict += not shared
     # Agreement counts each number once (a year repeated in headline and body is one fact);
@@ -289,6 +289,11 @@ def _by_context(numbers: frozenset[str], side: int) -> dict[str, set[str]]:
         if word and not word[0].isdigit() and word not in _FUNCTION_WORDS:
             found.setdefault(word, set()).add(parts[1])
     return found
+
+
+def _close_figures(ours: set[str], theirs: set[str]) -> set[str]:
+    """Our figures that one of theirs writes otherwise (the slow path: most contexts agree exactly)."""
+    return {x for x in ours if any(_same_figure(x, y) for y in theirs)}
 
 
 @lru_cache(maxsize=65536)

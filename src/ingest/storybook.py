@@ -91,6 +91,7 @@ class StoredCopy:
     id: int
     published_at: datetime | None
     fp: Fingerprint
+    content_hash: str = ""  # which text `fp` is of (a re-fetched copy may have changed)
 
 
 @dataclass(slots=True)
@@ -148,7 +149,7 @@ class StoryBook:
         stories: set[int] = set()
         for chunk in id_chunks(wanted):
             for row in self.conn.execute(_COPIES, {"ids": chunk}):
-                self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row))
+                self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row), row.content_hash)
                 self.story_of[row.id] = row.story_id
                 if row.story_id is not None:
                     stories.add(row.story_id)
