@@ -212,7 +212,10 @@ def main() -> int:
     c = dedup.counters
     rate = len(placed) / seconds
     print(f"placed {len(placed):,} copies in {seconds:.1f} s ({rate:,.0f} docs/s, whole writer); ", end="")
-    print(f"candidates / verified per copy: {c.candidates / c.placements:.1f} / {c.verified / c.placements:.1f}\n")
+    print(
+        f"candidates / verified per copy: {c.candidates / c.placements:.1f} / {c.verified / c.placements:.1f}; ", end=""
+    )
+    print(f"pairs needing the texts (alignment, names): {getattr(c, 'aligned', 0):,} of {c.verified:,} verified\n")
     in_store = {p.pair_id: placed.get(p.a) is not None and placed.get(p.a) == placed.get(p.b) for p in pairs}
     verified, candidate = gold_decisions(pairs, by_id)
     print_scores([("store (whole corpus)", in_store), ("verify() on gold texts", verified)], pairs)
