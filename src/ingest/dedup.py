@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ingest.bandindex import BandIndex, Hits
@@ -59,6 +59,7 @@ __all__ = [
     "explain",
     "numbers_text",
     "rebuild_index",
+    "replace_stories",
     "shingle_bytes",
     "signature_bytes",
     "time_bucket",
@@ -468,6 +469,47 @@ def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 
         index.flush(session)
         done, last = done + len(rows), rows[-1].id
     return done
+
+
+def replace_stories(session: Session, params: DedupParams = DEFAULT, batch: int = 500) -> int:
+    """Place every stored copy again, in publication order, with `params`; returns copies placed.
+
+    What applies improved dedup to a store already filled: the stories are dropped and rebuilt
+    as if the copies had arrived in publication order (undated last), each copy's fingerprint
+    recomputed from its stored text (the shingles depend on `params`) and its index rows
+    rewritten. One transaction: readers see the old stories until it commits.
+    """
+    conn = session.connection()
+    conn.execute(update(CopyRow).values(story_id=None, similarity=None, join_reason=None))
+    conn.execute(delete(StoryRow))
+    dedup = Deduplicator(params)
+    dedup.index.clear(session)
+    order = (CopyRow.published_at.is_(None), CopyRow.published_at, CopyRow.id)
+    ids = list(conn.execute(select(CopyRow.id).order_by(*order)).scalars())
+    for start in range(0, len(ids), batch):
+        dedup.place(session, _refingerprinted(conn, ids[start : start + batch], params))
+        dedup.index.flush(session)
+    return len(ids)
+
+
+def _refingerprinted(conn: Connection, ids: list[int], params: DedupParams) -> list[tuple[NewCopy, Fingerprint]]:
+    """The copies `ids` (in that order) as placement takes them, their stored fingerprints rewritten."""
+    cols = (CopyRow.id, CopyRow.published_at, CopyRow.fetched_at, CopyRow.content_hash, CopyRow.url)
+    rows = {r.id: r for r in conn.execute(select(*cols, CopyRow.source_id, CopyRow.text).where(CopyRow.id.in_(ids)))}
+    placing = []
+    for copy_id in ids:
+        r = rows[copy_id]
+        fp = fingerprint(r.text or "", params)
+        placing.append((NewCopy(r.id, r.published_at, r.fetched_at, r.content_hash, r.url, r.source_id), fp))
+    conn.execute(
+        update(CopyRow).where(CopyRow.id == bindparam("copy_id")),
+        [
+            {"copy_id": c.id, "signature": signature_bytes(fp), "shingles": shingle_bytes(fp)}
+            | {"numbers": numbers_text(fp), "token_count": fp.length}
+            for c, fp in placing
+        ],
+    )
+    return placing
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 
 from ingest.config import Source
 from ingest.dedup import Deduplicator
@@ -347,3 +347,21 @@ def test_a_reworded_copy_joins_its_stored_original_whose_text_is_read_back(engin
     with engine.connect() as conn:
         reason = conn.scalar(select(CopyRow.join_reason).where(CopyRow.url == rewritten.url))
     assert reason is not None and "of the shorter text align" in reason
+
+
+def test_re_placement_applies_new_parameters_to_a_filled_store(engine: Engine) -> None:
+    from ingest.dedup import replace_stories
+    from ingest.fingerprint import DEFAULT
+
+    store(engine, [article(d) for d in DOCS])
+    placed, canonical = partition(engine), canonical_urls(engine)
+    strict = replace(DEFAULT, min_containment=1.01, min_aligned_containment=1.01)  # nothing verifies
+    with write_transaction(engine) as session:
+        assert replace_stories(session, strict) == len(DOCS)
+    assert len(partition(engine)) == len(DOCS)
+    with write_transaction(engine) as session:
+        replace_stories(session)
+    assert partition(engine) == placed == expected_partition(DOCS)
+    assert canonical_urls(engine) == canonical
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(IndexKeysRow)) == len(DOCS)
