@@ -245,11 +245,12 @@ class Deduplicator:
                 matched.add(story_id)
         member = Member(copy.id, copy.published_at, copy.fetched_at, fp.length, copy.url, copy.source_id)
         mine = StoredCopy(copy.id, copy.published_at, fp, copy.content_hash)
-        accepted = self._accepted_stories(book, copy, fp, matched, verdicts)
+        accepted, refused = self._accepted_stories(book, copy, fp, matched, verdicts)
         if not accepted:
             story = book.found(member)
-            book.place(mine, story.id, None, _FOUNDED, stored=copy.stored)
-            return Placement(story.id, True, None, _FOUNDED)
+            reason = f"founded the story: {refused[0]}" if refused else _FOUNDED
+            book.place(mine, story.id, None, reason, stored=copy.stored)
+            return Placement(story.id, True, None, reason)
         score, story_id, reason = accepted[0]
         book.join(story_id, member)
         book.place(mine, story_id, score, reason, tuple((s, sc) for sc, s, _ in accepted[1:]), copy.stored)
@@ -352,26 +353,33 @@ class Deduplicator:
 
     def _accepted_stories(
         self, book: StoryBook, copy: NewCopy, fp: Fingerprint, matched: set[int], verdicts: dict[int, Verdict]
-    ) -> list[tuple[float, int, str]]:
-        """(score, story, reason) of each `matched` story the copy may join, best first (ties: the older story)."""
-        accepted = []
+    ) -> tuple[list[tuple[float, int, str]], list[str]]:
+        """(score, story, reason) of each `matched` story the copy may join, best first (ties: the older
+        story); and why it may not join the others it matched (the outlet rule)."""
+        accepted, refused = [], []
         for story_id in sorted(matched):
             judged = self._judge_story(book, copy, fp, book.stories[story_id], verdicts)
-            if judged is not None:
+            if isinstance(judged, str):
+                refused.append(judged)
+            elif judged is not None:
                 accepted.append((judged[0], story_id, judged[1]))
         # A story founded in this batch has a negative id until written, and is newer than any stored one.
         accepted.sort(key=lambda a: (-a[0], a[1] < 0, abs(a[1])))
-        return accepted
+        return accepted, refused
 
     def _judge_story(
         self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
-    ) -> tuple[float, str] | None:
+    ) -> tuple[float, str] | str | None:
+        """(score, reason) if the copy joins `story`; why not, if only the outlet rule refuses it; None."""
         judged = self._judge_members(book, copy, fp, story, verdicts)
         if judged is None or judged[0] >= self.params.outlet_containment:
             return judged
         own = sum(1 for m in story.members.values() if m.source_id == copy.source_id)
         if own >= self.params.outlet_copies:  # a series of one outlet's follow-ups, not copies
-            return None
+            return (
+                f"the story it matches holds {own} copies of its outlet already and the match "
+                f"({judged[0]:.2f}) is below {self.params.outlet_containment}"
+            )
         return judged
 
     def _judge_members(

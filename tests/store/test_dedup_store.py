@@ -333,6 +333,9 @@ def test_one_outlets_follow_ups_reusing_its_background_do_not_grow_one_story(eng
     assert groups[wire.url] == story
     same_outlet = [a for a in follow_ups if groups[a.url] == story]
     assert len(same_outlet) == Deduplicator().params.outlet_copies
+    with engine.connect() as conn:
+        reasons = conn.execute(select(CopyRow.join_reason).where(CopyRow.story_id != story)).scalars().all()
+    assert any("copies of its outlet already" in r for r in reasons)  # `ingest explain` says why
 
 
 def test_a_reworded_copy_joins_its_stored_original_whose_text_is_read_back(engine: Engine) -> None:
