@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each in its own process, printing its figures.
 
-    python bench/run.py            extraction, dedup quality, prepare cost, crawl throughput, dedup at 100k copies,
-                                   story browser latency at 100k copies
+    python bench/run.py            extraction, dedup quality (dev set, ANT), prepare cost, crawl throughput,
+                                   dedup at 100k copies, story browser latency at 100k copies
     python bench/run.py --scale    the same, with dedup and the story browser at 1,000,000 copies (long)
 
 Figures depend on the machine: the first lines say which one.
@@ -38,8 +38,10 @@ def steps(scale: bool) -> list[tuple[str, list[str]]]:
     return [
         ("Extraction on the sample web (quality and one-core speed)", ["extract_quality.py"]),
         ("Dedup on the labelled dev set (pairwise precision/recall)", ["dedup_params.py", "--seeds", "0", "1", "2"]),
+        ("Dedup on real syndication (ANT corpus, labelled pairs)", ["dedup_real.py"]),
         ("Per-copy cost of prepare (search text and fingerprint) and compare", ["prepare_cost.py"]),
         ("Crawl throughput against a local server", ["crawl.py", "--pages", "5000", "--both"]),
+        ("Crawl throughput on a many-outlet web of real-size pages", ["crawl_many.py"]),
         ("Dedup throughput, memory and start-up at scale", ["dedup_scale.py", "--n", "1000000" if scale else "100000"]),
         ("Story browser latency (ingest serve)", ["web_latency.py", "--copies", "1000000" if scale else "100000"]),
     ]

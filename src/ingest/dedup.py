@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ingest.bandindex import BandIndex, Hits
@@ -59,6 +59,7 @@ __all__ = [
     "explain",
     "numbers_text",
     "rebuild_index",
+    "replace_stories",
     "shingle_bytes",
     "signature_bytes",
     "time_bucket",
@@ -78,6 +79,7 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # most recent copies so that a long-running story cannot make placement slow.
 _MEMBER_SAMPLE = 50
 _FOUNDED = "founded the story: no verified candidate"
+_TEXTS_KEPT = 5_000  # ~15 MB
 
 
 class CopyFacts(Protocol):
@@ -119,6 +121,7 @@ class Counters:
     placements: int = 0
     candidates: int = 0  # distinct copies sharing a band key with the placed copy
     verified: int = 0  # candidate pairs run through `verify`
+    aligned: int = 0  # of those, pairs whose sentences were aligned (a stored copy's text read)
     refingerprinted: int = 0  # candidates stored without a fingerprint (before schema 0002)
     seconds: float = 0.0  # spent placing (index writes at commit are `BandIndex.write_seconds`)
     storing_seconds: float = 0.0  # of `seconds`, spent in `insert_new`: the copies' own rows, not dedup's work
@@ -166,6 +169,9 @@ class Deduplicator:
         self.index = BandIndex(params.bands)
         self._cache: OrderedDict[tuple[int, str], Fingerprint] = OrderedDict()
         self._cache_size = cache_size
+        # The texts of the copies placed last (the canonical copies new copies are checked against):
+        # ~3 KB each, so fewer than fingerprints; a stored copy's text costs a query (~0.3 ms).
+        self._texts: OrderedDict[tuple[int, str], str] = OrderedDict()
 
     def fingerprint(self, text: str) -> Fingerprint:
         return fingerprint(text, self.params)
@@ -234,16 +240,17 @@ class Deduplicator:
             story_id = book.story_of.get(other.id)
             if story_id in matched:  # judging the story verifies whatever else of it counts
                 continue
-            verdict = verdicts[other.id] = self._verify(copy, fp, other)
+            verdict = verdicts[other.id] = self._verify(book, copy, fp, other)
             if verdict.same_story and story_id is not None:
                 matched.add(story_id)
         member = Member(copy.id, copy.published_at, copy.fetched_at, fp.length, copy.url, copy.source_id)
-        mine = StoredCopy(copy.id, copy.published_at, fp)
-        accepted = self._accepted_stories(book, copy, fp, matched, verdicts)
+        mine = StoredCopy(copy.id, copy.published_at, fp, copy.content_hash)
+        accepted, refused = self._accepted_stories(book, copy, fp, matched, verdicts)
         if not accepted:
             story = book.found(member)
-            book.place(mine, story.id, None, _FOUNDED, stored=copy.stored)
-            return Placement(story.id, True, None, _FOUNDED)
+            reason = f"founded the story: {refused[0]}" if refused else _FOUNDED
+            book.place(mine, story.id, None, reason, stored=copy.stored)
+            return Placement(story.id, True, None, reason)
         score, story_id, reason = accepted[0]
         book.join(story_id, member)
         book.place(mine, story_id, score, reason, tuple((s, sc) for sc, s, _ in accepted[1:]), copy.stored)
@@ -296,9 +303,16 @@ class Deduplicator:
             self.counters.candidates += int(ids.size)
         return ids[np.lexsort((ids, -shared))[:limit]].tolist()
 
-    def _verify(self, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
+    def _verify(self, book: StoryBook, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
+        """`verify`, reading a stored copy's text from the store only if the pair needs aligning."""
         self.counters.verified += 1
-        return verify(fp, other.fp, copy.published_at, other.published_at, self.params)
+
+        def texts() -> tuple[str, str]:
+            self.counters.aligned += 1
+            own = fp.text or book.text(copy.id)  # a fingerprint made without its text (tests)
+            return own, other.fp.text or self._text(book, other)
+
+        return verify(fp, other.fp, copy.published_at, other.published_at, self.params, texts)
 
     def _fingerprint_of(self, conn: Connection, row: Row[*tuple[Any, ...]]) -> Fingerprint:
         key = (row.id, row.content_hash)
@@ -314,24 +328,61 @@ class Deduplicator:
         return fp
 
     def _remember(self, copy_id: int, content_hash: str, fp: Fingerprint) -> None:
-        self._cache[(copy_id, content_hash)] = fp
+        # The text apart, in a smaller cache: the pairs that need it read it from the store.
+        self._cache[(copy_id, content_hash)] = replace(fp, text="") if fp.text else fp
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+        if fp.text:
+            self._keep_text(copy_id, content_hash, fp.text)
+
+    def _text(self, book: StoryBook, copy: StoredCopy) -> str:
+        """A stored copy's fingerprinted text: from the texts cache, else read from the store."""
+        key = (copy.id, copy.content_hash)
+        text = self._texts.get(key)
+        if text is None:
+            text = book.text(copy.id)
+            self._keep_text(copy.id, copy.content_hash, text)
+        else:
+            self._texts.move_to_end(key)
+        return text
+
+    def _keep_text(self, copy_id: int, content_hash: str, text: str) -> None:
+        self._texts[(copy_id, content_hash)] = text
+        if len(self._texts) > _TEXTS_KEPT:
+            self._texts.popitem(last=False)
 
     def _accepted_stories(
         self, book: StoryBook, copy: NewCopy, fp: Fingerprint, matched: set[int], verdicts: dict[int, Verdict]
-    ) -> list[tuple[float, int, str]]:
-        """(score, story, reason) of each `matched` story the copy may join, best first (ties: the older story)."""
-        accepted = []
+    ) -> tuple[list[tuple[float, int, str]], list[str]]:
+        """(score, story, reason) of each `matched` story the copy may join, best first (ties: the older
+        story); and why it may not join the others it matched (the outlet rule)."""
+        accepted, refused = [], []
         for story_id in sorted(matched):
             judged = self._judge_story(book, copy, fp, book.stories[story_id], verdicts)
-            if judged is not None:
+            if isinstance(judged, str):
+                refused.append(judged)
+            elif judged is not None:
                 accepted.append((judged[0], story_id, judged[1]))
         # A story founded in this batch has a negative id until written, and is newer than any stored one.
         accepted.sort(key=lambda a: (-a[0], a[1] < 0, abs(a[1])))
-        return accepted
+        return accepted, refused
 
     def _judge_story(
+        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
+    ) -> tuple[float, str] | str | None:
+        """(score, reason) if the copy joins `story`; why not, if only the outlet rule refuses it; None."""
+        judged = self._judge_members(book, copy, fp, story, verdicts)
+        if judged is None or judged[0] >= self.params.outlet_containment:
+            return judged
+        own = sum(1 for m in story.members.values() if m.source_id == copy.source_id)
+        if own >= self.params.outlet_copies:  # a series of one outlet's follow-ups, not copies
+            return (
+                f"the story it matches holds {own} copies of its outlet already and the match "
+                f"({judged[0]:.2f}) is below {self.params.outlet_containment}"
+            )
+        return judged
+
+    def _judge_members(
         self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
     ) -> tuple[float, str] | None:
         if story.canonical_id is not None:
@@ -351,7 +402,9 @@ class Deduplicator:
         """The verdict against `other_id`, verified now if it was not among the candidates."""
         if other_id not in verdicts:
             other = book.copy(other_id)
-            verdicts[other_id] = self._verify(copy, fp, other) if other else Verdict(False, 0.0, "no longer stored")
+            verdicts[other_id] = (
+                self._verify(book, copy, fp, other) if other else Verdict(False, 0.0, "no longer stored")
+            )
         return verdicts[other_id]
 
 
@@ -426,6 +479,47 @@ def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 
     return done
 
 
+def replace_stories(session: Session, params: DedupParams = DEFAULT, batch: int = 500) -> int:
+    """Place every stored copy again, in publication order, with `params`; returns copies placed.
+
+    What applies improved dedup to a store already filled: the stories are dropped and rebuilt
+    as if the copies had arrived in publication order (undated last), each copy's fingerprint
+    recomputed from its stored text (the shingles depend on `params`) and its index rows
+    rewritten. One transaction: readers see the old stories until it commits.
+    """
+    conn = session.connection()
+    conn.execute(update(CopyRow).values(story_id=None, similarity=None, join_reason=None))
+    conn.execute(delete(StoryRow))
+    dedup = Deduplicator(params)
+    dedup.index.clear(session)
+    order = (CopyRow.published_at.is_(None), CopyRow.published_at, CopyRow.id)
+    ids = list(conn.execute(select(CopyRow.id).order_by(*order)).scalars())
+    for start in range(0, len(ids), batch):
+        dedup.place(session, _refingerprinted(conn, ids[start : start + batch], params))
+        dedup.index.flush(session)
+    return len(ids)
+
+
+def _refingerprinted(conn: Connection, ids: list[int], params: DedupParams) -> list[tuple[NewCopy, Fingerprint]]:
+    """The copies `ids` (in that order) as placement takes them, their stored fingerprints rewritten."""
+    cols = (CopyRow.id, CopyRow.published_at, CopyRow.fetched_at, CopyRow.content_hash, CopyRow.url)
+    rows = {r.id: r for r in conn.execute(select(*cols, CopyRow.source_id, CopyRow.text).where(CopyRow.id.in_(ids)))}
+    placing = []
+    for copy_id in ids:
+        r = rows[copy_id]
+        fp = fingerprint(r.text or "", params)
+        placing.append((NewCopy(r.id, r.published_at, r.fetched_at, r.content_hash, r.url, r.source_id), fp))
+    conn.execute(
+        update(CopyRow).where(CopyRow.id == bindparam("copy_id")),
+        [
+            {"copy_id": c.id, "signature": signature_bytes(fp), "shingles": shingle_bytes(fp)}
+            | {"numbers": numbers_text(fp), "token_count": fp.length}
+            for c, fp in placing
+        ],
+    )
+    return placing
+
+
 @dataclass(frozen=True, slots=True)
 class StoryVerdict:
     """The verdict of a copy against one copy of a story."""
@@ -489,7 +583,7 @@ def _story_verdicts(
     book.load(ids)
     urls = dict(session.execute(select(CopyRow.id, CopyRow.url).where(CopyRow.id.in_(ids))).all())
     return [
-        StoryVerdict(book.story_of.get(i) or 0, i, urls[i], dedup._verify(copy, fp, book.copies[i]))
+        StoryVerdict(book.story_of.get(i) or 0, i, urls[i], dedup._verify(book, copy, fp, book.copies[i]))
         for i in ids
         if i in book.copies
     ]

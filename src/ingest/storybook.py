@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
-from ingest.fingerprint import Fingerprint
+from ingest.fingerprint import Fingerprint, body_text
 from ingest.store.db import allocate_ids, id_chunks
 from ingest.store.models import CopyRow, StoryRow
 
@@ -91,6 +91,7 @@ class StoredCopy:
     id: int
     published_at: datetime | None
     fp: Fingerprint
+    content_hash: str = ""  # which text `fp` is of (a re-fetched copy may have changed)
 
 
 @dataclass(slots=True)
@@ -139,6 +140,7 @@ class StoryBook:
     stories: dict[int, Story] = field(default_factory=dict)
     _placed: dict[int, _Placed] = field(default_factory=dict)
     _founded: int = 0
+    _texts: dict[int, str] = field(default_factory=dict)
 
     # -- reads --------------------------------------------------------------------------------
     def load(self, ids: Iterable[int]) -> None:
@@ -147,7 +149,7 @@ class StoryBook:
         stories: set[int] = set()
         for chunk in id_chunks(wanted):
             for row in self.conn.execute(_COPIES, {"ids": chunk}):
-                self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row))
+                self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row), row.content_hash)
                 self.story_of[row.id] = row.story_id
                 if row.story_id is not None:
                     stories.add(row.story_id)
@@ -170,6 +172,13 @@ class StoryBook:
         if copy_id not in self.copies:
             self.load([copy_id])
         return self.copies.get(copy_id)
+
+    def text(self, copy_id: int) -> str:
+        """A stored copy's fingerprinted text ("" if it is not stored): read only for the pairs `align` needs."""
+        if copy_id not in self._texts:
+            raw = self.conn.scalar(select(CopyRow.text).where(CopyRow.id == copy_id))
+            self._texts[copy_id] = body_text(raw or "")
+        return self._texts[copy_id]
 
     # -- changes ------------------------------------------------------------------------------
     def found(self, member: Member) -> Story:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 
 from ingest.config import Source
 from ingest.dedup import Deduplicator
@@ -28,7 +29,10 @@ FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def article(doc: DevDoc, *, text: str | None = None) -> Article:
-    outlet = OUTLETS[hash(doc.doc_id) % len(OUTLETS)]
+    # Copy k of a story comes from outlet k (mod 5): copies of one story are other outlets' (a
+    # story holding many copies of one outlet is a series of its follow-ups, not copies).
+    _, _, copy = doc.doc_id.rpartition("#")
+    outlet = OUTLETS[(int(copy) if copy.isdigit() else zlib.crc32(doc.doc_id.encode())) % len(OUTLETS)]
     return Article(
         url=f"https://{outlet}.example.ma/{doc.doc_id}",
         source=outlet,
@@ -294,3 +298,73 @@ def test_rebuilt_index_equals_the_index_built_by_placement(engine: Engine) -> No
         assert rebuild_index(session) == 30
     with engine.connect() as conn:
         assert [set(conn.execute(q)) for q in index] == before
+
+
+def _outlet_article(outlet: str, slug: str, text: str, hours: float) -> Article:
+    return Article(
+        url=f"https://{outlet}.example.ma/{slug}",
+        source=outlet,
+        title=text.splitlines()[0][:80],
+        text=text,
+        published_at=FETCHED + timedelta(hours=hours),
+        fetched_at=FETCHED + timedelta(hours=hours, minutes=5),
+        language="ar",
+    )
+
+
+def test_daily_congratulation_cables_of_one_outlet_do_not_chain_into_one_story(engine: Engine) -> None:
+    from tests.dedup.realcases import CABLE, COUNTRIES
+
+    cables = [
+        _outlet_article("outlet0", f"cable-{i}", CABLE.format(country=c), 24 * i) for i, c in enumerate(COUNTRIES)
+    ]
+    store(engine, cables, batches=[3, 4])
+    assert len(set(grouping(engine).values())) == len(COUNTRIES)
+
+
+def test_one_outlets_follow_ups_reusing_its_background_do_not_grow_one_story(engine: Engine) -> None:
+    from tests.dedup.realcases import LEADS, follow_up
+
+    follow_ups = [_outlet_article("outlet1", f"flood-{i}", follow_up(i), 6 * i) for i in range(len(LEADS))]
+    wire = _outlet_article("outlet2", "flood-wire", follow_up(0), 1)  # another outlet's copy of the first
+    store(engine, [follow_ups[0], wire, *follow_ups[1:]])
+    groups = grouping(engine)
+    story = groups[follow_ups[0].url]
+    assert groups[wire.url] == story
+    same_outlet = [a for a in follow_ups if groups[a.url] == story]
+    assert len(same_outlet) == Deduplicator().params.outlet_copies
+    with engine.connect() as conn:
+        reasons = conn.execute(select(CopyRow.join_reason).where(CopyRow.story_id != story)).scalars().all()
+    assert any("copies of its outlet already" in r for r in reasons)  # `ingest explain` says why
+
+
+def test_a_reworded_copy_joins_its_stored_original_whose_text_is_read_back(engine: Engine) -> None:
+    from tests.dedup.realcases import REWORDED, WIRE
+
+    original = _outlet_article("outlet3", "wire", WIRE, 0)
+    rewritten = _outlet_article("outlet4", "rewritten", REWORDED, 3)
+    store(engine, [original])
+    store(engine, [rewritten])  # a new writer: the original's fingerprint comes from the store
+    groups = grouping(engine)
+    assert groups[original.url] == groups[rewritten.url]
+    with engine.connect() as conn:
+        reason = conn.scalar(select(CopyRow.join_reason).where(CopyRow.url == rewritten.url))
+    assert reason is not None and "of the shorter text align" in reason
+
+
+def test_re_placement_applies_new_parameters_to_a_filled_store(engine: Engine) -> None:
+    from ingest.dedup import replace_stories
+    from ingest.fingerprint import DEFAULT
+
+    store(engine, [article(d) for d in DOCS])
+    placed, canonical = partition(engine), canonical_urls(engine)
+    strict = replace(DEFAULT, min_containment=1.01, min_aligned_containment=1.01)  # nothing verifies
+    with write_transaction(engine) as session:
+        assert replace_stories(session, strict) == len(DOCS)
+    assert len(partition(engine)) == len(DOCS)
+    with write_transaction(engine) as session:
+        replace_stories(session)
+    assert partition(engine) == placed == expected_partition(DOCS)
+    assert canonical_urls(engine) == canonical
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(IndexKeysRow)) == len(DOCS)

@@ -1,0 +1,66 @@
+"""Specification of verification on the ways real syndication differs from the synthetic edits.
+
+Each case is a failure mode measured on real Arabic copies (bench/dedup_real.py), written again
+with our own text in `tests.dedup.realcases`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ingest.fingerprint import DEFAULT, fingerprint
+from ingest.similarity import align, compare, substitution, verify
+from tests.dedup.realcases import (
+    CABLE,
+    COUNTRIES,
+    FIGURES_A,
+    FIGURES_B,
+    QUOTE_A,
+    QUOTE_B,
+    REWORDED,
+    ROUNDUP,
+    SHORT_ITEM,
+    WIRE,
+)
+
+_T0 = datetime(2025, 5, 16, 11, 0)
+
+
+def test_a_reworded_copy_with_a_new_dateline_verifies_sentence_by_sentence() -> None:
+    a, b = fingerprint(WIRE), fingerprint(REWORDED)
+    assert compare(a, b).containment < DEFAULT.min_containment  # the shingles alone miss it
+    verdict = verify(a, b, _T0, _T0 + timedelta(hours=2))
+    assert verdict.same_story
+    assert "6 sentences" in verdict.reason and "of the shorter text align" in verdict.reason
+
+
+def test_independent_reports_sharing_a_quoted_statement_stay_apart() -> None:
+    assert align(QUOTE_A, QUOTE_B).sentences <= 1
+    assert not verify(fingerprint(QUOTE_A), fingerprint(QUOTE_B), _T0, _T0).same_story
+
+
+def test_a_copy_with_rounded_figures_and_thousands_written_whole_verifies() -> None:
+    verdict = verify(fingerprint(FIGURES_A), fingerprint(FIGURES_B), _T0, _T0 + timedelta(hours=1))
+    assert verdict.same_story, verdict.reason
+
+
+def test_a_short_item_carried_inside_a_longer_round_up_verifies() -> None:
+    verdict = verify(fingerprint(SHORT_ITEM), fingerprint(ROUNDUP), _T0, _T0 + timedelta(hours=5))
+    assert verdict.same_story and verdict.score > 0.9
+
+
+def test_congratulation_cables_to_two_countries_do_not_verify() -> None:
+    benin, swiss = (fingerprint(CABLE.format(country=c)) for c in COUNTRIES[:2])
+    assert compare(benin, swiss).containment >= DEFAULT.min_containment  # the wording alone would merge them
+    verdict = verify(benin, swiss, _T0, _T0 + timedelta(days=1))
+    assert not verdict.same_story and verdict.reason.startswith("names differ")
+
+
+def test_the_same_cable_twice_verifies() -> None:
+    cable = fingerprint(CABLE.format(country=COUNTRIES[0]))
+    assert verify(cable, cable, _T0, _T0).same_story
+
+
+def test_a_name_spelt_another_way_is_no_substitution() -> None:
+    assert substitution(CABLE.format(country="سنغافورة"), CABLE.format(country="سينغافورة")) is None
+    assert substitution(CABLE.format(country="بنين"), CABLE.format(country="النيجر")) == ("بنين", "النيجر")
