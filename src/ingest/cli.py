@@ -763,15 +763,22 @@ def db_upgrade_cmd(database_url: str | None, data_dir: Path | None) -> None:
 
 
 @db_group.command("reindex")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Also place every stored copy again, in publication order, with the current dedup rules: "
+    "how an improved dedup reaches what is already stored (stories are rebuilt; one transaction).",
+)
 @store_options
-def db_reindex_cmd(database_url: str | None, data_dir: Path | None) -> None:
-    """Rebuild the LSH index from the stored signatures (after a change of dedup parameters)."""
-    from ingest.dedup import rebuild_index
+def db_reindex_cmd(replace: bool, database_url: str | None, data_dir: Path | None) -> None:
+    """Rebuild the LSH index from the stored signatures (after a change of dedup parameters);
+    with --replace, rebuild the stories too."""
+    from ingest.dedup import rebuild_index, replace_stories
     from ingest.store.db import write_transaction
 
     with _store(_settings(database_url, data_dir)) as engine, write_transaction(engine) as session:
-        done = rebuild_index(session)
-    click.echo(f"index rebuilt for {done} copies")
+        done = replace_stories(session) if replace else rebuild_index(session)
+    click.echo(f"{'stories rebuilt' if replace else 'index rebuilt'} for {done} copies")
 
 
 @main.command("check-config")
