@@ -364,7 +364,7 @@ class NewsSpider(scrapy.Spider):
         asked = discovery.robots_crawl_delay(body, user_agent)
         if asked is None:
             return
-        self.crawl_delay = min(asked, MAX_CRAWL_DELAY)
+        self.crawl_delay = self.report.crawl_delay = min(asked, MAX_CRAWL_DELAY)
         slot = self.crawler.engine.downloader.slots.get(self.source.name) if self.crawler.engine else None
         if slot is not None:
             slot.delay = max(slot.delay, self.crawl_delay)

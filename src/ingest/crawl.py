@@ -66,6 +66,7 @@ class SourceReport:
     errors: dict[str, int] = field(default_factory=dict)  # reason kind -> count
     discovery: dict[str, int] = field(default_factory=dict)  # channel (feed/sitemap/listing) -> urls
     finish_reason: str = "finished"  # Scrapy's close reason: "shutdown" when stopped by a signal
+    crawl_delay: float | None = None  # seconds between requests, when robots.txt asked for it
 
     def error(self, kind: str, count: int = 1) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + count
