@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, each in its own process, printing its figures.
 
-    python bench/run.py            extraction, dedup quality, prepare cost, crawl throughput, dedup at 100k copies
+    python bench/run.py            extraction (sample web, real chrome), dedup quality, prepare cost,
+                                   crawl throughput, dedup at 100k copies
     python bench/run.py --scale    the same, with dedup at 1,000,000 copies (long)
 
 Figures depend on the machine: the first lines say which one.
@@ -36,6 +37,7 @@ def machine() -> str:
 def steps(scale: bool) -> list[tuple[str, list[str]]]:
     return [
         ("Extraction on the sample web (quality and one-core speed)", ["extract_quality.py"]),
+        ("Extraction on real chrome (English pages; our articles in real templates)", ["extract_real.py"]),
         ("Dedup on the labelled dev set (pairwise precision/recall)", ["dedup_params.py", "--seeds", "0", "1", "2"]),
         ("Per-copy cost of prepare (search text and fingerprint) and compare", ["prepare_cost.py"]),
         ("Crawl throughput against a local server", ["crawl.py", "--pages", "5000", "--both"]),

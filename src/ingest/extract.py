@@ -15,7 +15,7 @@ import codecs
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -736,3 +736,11 @@ def _from_tree(
         method=body.method,
         fetched_url=page.url if page.url != url else "",
     )
+
+
+def settle(result: Article | Rejection, recurring: RecurringLines) -> Article | Rejection:
+    """`result` once the outlet's recurring lines are known: what the writer stores."""
+    if isinstance(result, Rejection):
+        return result
+    text = recurring.strip(result.source, result.text)
+    return result if text == result.text else replace(result, text=text)
