@@ -63,10 +63,17 @@ def test_page_with_no_text_is_rejected_as_empty() -> None:
     assert reason(extract(fetch(b"<html><body><div id='app'></div></body></html>"))) == "empty"
 
 
-def test_stub_is_rejected_as_too_short() -> None:
+def test_news_brief_under_its_headline_is_stored() -> None:
     stub = "<p>زلزال بقوة 4 درجات يضرب إقليم الحوز دون خسائر.</p>"
     html = f"<html><body><article><h1>عاجل</h1>{stub}</article></body></html>"
-    assert reason(extract(fetch(html.encode()))) == "too-short"
+    result = extract(fetch(html.encode()))
+    assert isinstance(result, Article) and result.text == "زلزال بقوة 4 درجات يضرب إقليم الحوز دون خسائر."
+
+
+def test_short_text_without_a_headline_is_rejected_as_too_short() -> None:
+    html = "<html><body><div><p>زلزال بقوة 4 درجات يضرب إقليم الحوز دون خسائر.</p></div></body></html>"
+    result = extract(fetch(html.encode()))
+    assert isinstance(result, Rejection) and result.reason == "too-short" and not result.looks_like_article
 
 
 def test_french_article_is_rejected_for_an_arabic_only_source() -> None:
