@@ -519,39 +519,58 @@ def _jsonld_body(nodes: Sequence[dict[str, Any]]) -> str:
     return ""
 
 
+def _size(paras: list[str]) -> int:
+    return sum(len(t) for t in paras)
+
+
+def _arabic_size(paras: list[str]) -> int:
+    return sum(len(_ARABIC_CHARS.findall(t)) for t in paras)
+
+
 _PROSE = "//p[not(ancestor::header or ancestor::footer or ancestor::nav or ancestor::aside or ancestor::form)]"
 
 
-def _paragraph_cluster(tree: HtmlElement) -> tuple[str, int]:
-    """The <p> children of the element holding the most paragraph text (readability's core idea),
-    and the words of every such paragraph on the page (how much prose the page holds)."""
-    scores: dict[HtmlElement, list[str]] = {}
+def _prose(tree: HtmlElement) -> tuple[dict[HtmlElement, list[str]], int]:
+    """The page's paragraphs (4+ words, outside header/footer/nav/aside/form) by parent element, and
+    their words: how much prose the page holds."""
+    groups: dict[HtmlElement, list[str]] = {}
     total = 0
     for p in tree.xpath(_PROSE):
         text = " ".join(p.text_content().split())
         if (n := text.count(" ") + 1) >= 4:
-            scores.setdefault(p.getparent(), []).append(text)
+            groups.setdefault(p.getparent(), []).append(text)
             total += n
-    best = max(scores.values(), key=lambda paras: sum(len(t) for t in paras), default=[])
-    return "\n".join(best), total
+    return groups, total
+
+
+def _paragraph_cluster(groups: dict[HtmlElement, list[str]], script: str | None) -> str:
+    """The paragraphs of the element holding the most paragraph text (readability's core idea);
+    under an Arabic headline, the most Arabic text."""
+    size = _arabic_size if script == "arabic" else _size
+    best: list[str] = max(groups.values(), key=size) if groups else []
+    return "\n".join(best)
 
 
 _HEADLINE_LEVELS = 8  # ancestors of the <h1> searched for the article's paragraphs
 
 
+_LOOSE_TEXT = ".//text()[not(ancestor::h1 or ancestor::script or ancestor::style or ancestor::a)]"
+
+
 def _headline_block(tree: HtmlElement, title: str) -> str:
-    """The paragraphs of the nearest ancestor of the headline <h1> that holds any: the article whatever
-    container the template puts it in (one real template keeps it inside a <header>, which
-    trafilatura and the <p> cluster skip)."""
+    """The paragraphs of the nearest ancestor of the headline <h1> that holds any (else its loose text
+    nodes): the article whatever container the template puts it in (one real template keeps it
+    inside a <header>, which trafilatura and the <p> cluster skip)."""
     h1 = next((h for h in tree.iter("h1") if title and _similar(" ".join(h.text_content().split()), title)), None)
     if h1 is None:
         return ""
-    for level, ancestor in enumerate(h1.iterancestors()):
-        if ancestor.tag in ("body", "html") or level >= _HEADLINE_LEVELS:
-            break
-        paras = [" ".join(p.text_content().split()) for p in ancestor.iter("p")]
-        if any(paras):
-            return "\n".join(p for p in paras if p)
+    ancestors = [a for a in h1.iterancestors() if a.tag not in ("body", "html")][:_HEADLINE_LEVELS]
+    for ancestor in ancestors:
+        if paras := [text for p in ancestor.iter("p") if (text := " ".join(p.text_content().split()))]:
+            return "\n".join(paras)
+    for ancestor in ancestors:  # a template without <p>
+        if paras := [" ".join(t.split()) for t in ancestor.xpath(_LOOSE_TEXT) if _words(t) >= 3]:
+            return "\n".join(paras)
     return ""
 
 
@@ -705,12 +724,12 @@ class _Page:
     section: str | None
     script: str | None  # the headline's script: the article's
     refs: frozenset[str]  # normalised words of the headline, description and feed title
-    link_texts: frozenset[str]  # the text of every link longer than 15 characters
+    link_texts: frozenset[str]  # the text of every link (a menu's one-word items too)
 
 
 def _page_facts(tree: HtmlElement, meta: Mapping[str, str], title: str, section: str | None, hint: str | None) -> _Page:
     described = " ".join(t for t in (title, meta.get("og:description"), meta.get("description"), hint) if t)
-    links = frozenset(" ".join(t.split()) for a in tree.iter("a") if len(t := a.text_content()) > 15)
+    links = frozenset(t for a in tree.iter("a") if (t := " ".join(a.text_content().split())))
     return _Page(title, section, _script(title or described), frozenset(normalize(described).split()), links)
 
 
@@ -742,9 +761,9 @@ def extract_body(tree: HtmlElement, nodes: Sequence[dict[str, Any]], url: str, p
     """
     first = _scored("trafilatura", _trafilatura(tree, _OPTIONS, url), page)
     bodies = [first, _scored("jsonld", _jsonld_body(nodes), page)]
-    cluster, prose_words = _paragraph_cluster(tree)
+    groups, prose_words = _prose(tree)
     if not first.confident:
-        bodies.append(_scored("paragraphs", cluster, page))
+        bodies.append(_scored("paragraphs", _paragraph_cluster(groups, page.script), page))
         bodies.append(_scored("headline-block", _headline_block(tree, page.title), page))
     if not first.confident or prose_words > _TRUNCATED * first.words + 50:
         bodies.append(_scored("trafilatura-full", _trafilatura(tree, _FULL, url), page))
