@@ -431,10 +431,12 @@ _TIFINAGH_CHARS = re.compile(r"[\u2d30-\u2d7f]")
 _ARABIC_VARIETIES = frozenset(
     {"ar", "ary", "arz", "acm", "apc", "ajp", "aeb", "arq", "afb", "ars", "acq", "ayl", "arb", "shu", "ssh", "abv"}
 )
-# The page's declared language wins when the detector gives it at least this probability: a text
-# that could be either (a short brief, names and figures) follows its page; one that plainly
-# is not (an Arabic article in a template declared English) does not.
+# The page's declared language wins when the detector gives it at least this probability, or is
+# sure of nothing (a few names: py3langid gives its best guess 0.05-0.1): a text that could be
+# either follows its page; one that plainly is not (an Arabic article in a template declared
+# English, a French article in one declared Arabic: 0.99) does not.
 DECLARED_PRIOR = 0.1
+_SURE = 0.5
 # Text in Arabic script with at most a few Latin words is Arabic for the press we crawl (no Persian,
 # Urdu or Pashto outlets): decided by script in ~0.05 ms; py3langid (~1 ms a page) decides the rest.
 _ARABIC_ONLY = 0.9
@@ -486,9 +488,10 @@ def detect_language(text: str, declared: str | None = None) -> str | None:
     for label, prob in _identifier().rank(sample):
         code = _CODES.get(label, label)
         probs[code] = probs.get(code, 0.0) + prob
-    if declared and probs.get(declared, 0.0) >= DECLARED_PRIOR:
+    top = max(probs, key=lambda code: probs[code])
+    if declared and (probs.get(declared, 0.0) >= DECLARED_PRIOR or probs[top] < _SURE):
         return declared
-    return max(probs, key=lambda code: probs[code])
+    return top
 
 
 # --- body text ------------------------------------------------------------------------------------
