@@ -739,6 +739,12 @@ def _page_facts(tree: HtmlElement, meta: Mapping[str, str], title: str, section:
 _SCORE_CHARS = 1000  # the script and the headline's words show in the first 1,000 characters
 
 
+def _on_subject(text: str, page: _Page) -> bool:
+    """The text shares a word of 4+ letters with the headline or description: a brief, not a footer
+    or a caption left on a listing page."""
+    return bool({w for w in page.refs if len(w) >= 4} & set(normalize(text).split()))
+
+
 def _script_share(text: str, script: str | None) -> float:
     """Share of the letters of `text` in `script` (1.0 when the page gives no script)."""
     if script is None:
@@ -827,6 +833,13 @@ def _linked_share(text: str, link_texts: frozenset[str]) -> float:
     return sum(_words(line) for line in lines if line in link_texts) / total
 
 
+_VIDEO = "//video | //iframe[contains(@src,'youtube') or contains(@src,'dailymotion') or contains(@src,'vimeo')]"
+
+
+def _has_video(tree: HtmlElement) -> bool:
+    return bool(tree.xpath(_VIDEO))
+
+
 def looks_like_article(tree: HtmlElement, meta: Mapping[str, str], nodes: Sequence[dict[str, Any]], title: str) -> bool:
     """og:type article, a JSON-LD article type, or an <h1> that is the page's headline."""
     if meta.get("og:type", "").lower() == "article" or any(_types(n) & ARTICLE_TYPES for n in nodes):
@@ -835,13 +848,19 @@ def looks_like_article(tree: HtmlElement, meta: Mapping[str, str], nodes: Sequen
 
 
 def not_article_reason(
-    meta: Mapping[str, str], nodes: Sequence[dict[str, Any]], text: str, link_texts: frozenset[str], looks: bool
+    meta: Mapping[str, str],
+    nodes: Sequence[dict[str, Any]],
+    text: str,
+    link_texts: frozenset[str],
+    looks: bool,
+    video: bool = False,
 ) -> str | None:
     """Why the page is a listing, tag, author or video page, or None.
 
     On a page that looks like an article, runs of link lines (a related block repeating other
     articles' headlines) are left out before the link share is judged: one real outlet lost every
-    article to `not-article` because of such a block.
+    article to `not-article` because of such a block. A video under a caption shorter than a brief
+    (`video`: the page embeds one) is a video page unless the page declares an article.
     """
     types = set().union(*(_types(n) for n in nodes)) if nodes else set()
     og_type = meta.get("og:type", "").lower()
@@ -854,6 +873,8 @@ def not_article_reason(
         and words < SHORT_LISTING_WORDS
     ):
         return f"og:type {og_type} with {words} words"
+    if video and words < MIN_WORDS and not types & ARTICLE_TYPES and og_type != "article":
+        return f"a video with a {words}-word caption"
     judged = "\n".join(drop_link_runs(text.split("\n"), link_texts)) if looks else text
     if not judged.strip():
         return "the text is a list of links"
@@ -930,11 +951,11 @@ def _from_tree(
     if not bodies:
         return reject("empty", "nothing extracted", looks)
     body = bodies[0]
-    if why := not_article_reason(meta, nodes, body.text, facts.link_texts, looks):
+    if why := not_article_reason(meta, nodes, body.text, facts.link_texts, looks, _has_video(tree)):
         return reject("not-article", why, looks)
     text = "\n".join(drop_link_runs(body.text.split("\n"), facts.link_texts))
-    if (n := _words(text)) < MIN_WORDS and not looks:
-        return reject("too-short", f"{n} words ({body.method}) and no headline", looks)
+    if (n := _words(text)) < MIN_WORDS and not (looks and _on_subject(text, facts)):
+        return reject("too-short", f"{n} words ({body.method}), not a brief under its headline", looks)
     language = detect_language(text, declared_language(tree, meta))
     if language is not None and languages and language not in languages:
         return reject("wrong-language", f"{language} not in {list(languages)}", looks)

@@ -79,8 +79,8 @@ def test_latin_chrome_glued_into_an_arabic_line_is_cut_off() -> None:
 
 def test_rejection_says_whether_the_page_looked_like_an_article() -> None:
     html = (
-        '<html><head><meta property="og:type" content="article"></head><body>'
-        "<h1>Weather</h1><p>Sunny spells over the coast with a light breeze in the afternoon today.</p></body></html>"
+        '<html><head><meta property="og:type" content="article"></head><body><h1>Sunny spells on the coast</h1>'
+        "<p>Sunny spells over the coast with a light breeze in the afternoon today.</p></body></html>"
     )
     result = extract(fetch(html.encode()), languages=("ar",))
     assert isinstance(result, Rejection) and result.reason == "wrong-language"
