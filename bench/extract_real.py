@@ -455,13 +455,15 @@ def main() -> int:
     parser.add_argument("--fills", type=int, default=6, help="articles served in each template")
     parser.add_argument("--worst", type=int, default=25, help="worst templates printed")
     parser.add_argument("--skip-english", action="store_true")
+    parser.add_argument("--skip-templates", action="store_true")
     args = parser.parse_args()
     pages = load(args.limit)
     if not pages:
         return 0
     if not args.skip_english:
         report_english(english_pages(pages))
-    report_templates(pages, args.fills, args.worst)
+    if not args.skip_templates:
+        report_templates(pages, args.fills, args.worst)
     return 0
 
 
