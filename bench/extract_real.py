@@ -434,7 +434,8 @@ def _print_worst(outcomes: Sequence[Outcome], worst: int) -> None:
     for o in outcomes:
         by_template.setdefault(o.template, []).append(o)
     ranked = sorted(by_template.items(), key=lambda kv: statistics.mean(o.f1 for o in kv[1]))
-    print(f"\nworst templates (mean F1 < 0.98), worst page of each{'' if worst else ' (none asked)'}:")
+    below = sum(statistics.mean(o.f1 for o in outs) < 0.98 for _, outs in ranked)
+    print(f"\n{below} templates below mean F1 0.98; the worst {min(worst, below)}, worst page of each:")
     for template, outs in [kv for kv in ranked if statistics.mean(o.f1 for o in kv[1]) < 0.98][:worst]:
         page = min(outs, key=lambda o: o.f1)
         what = (
