@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each in its own process, printing its figures.
 
-    python bench/run.py            extraction, dedup quality (dev set, ANT), prepare cost, crawl throughput,
-                                   dedup at 100k copies, story browser latency at 100k copies
+    python bench/run.py            extraction (sample web, real chrome), dedup quality (dev set, ANT), prepare
+                                   cost, crawl throughput, dedup at 100k copies, story browser latency at 100k
     python bench/run.py --scale    the same, with dedup and the story browser at 1,000,000 copies (long)
 
 Figures depend on the machine: the first lines say which one.
@@ -37,6 +37,7 @@ def machine() -> str:
 def steps(scale: bool) -> list[tuple[str, list[str]]]:
     return [
         ("Extraction on the sample web (quality and one-core speed)", ["extract_quality.py"]),
+        ("Extraction on real chrome (English pages; our articles in real templates)", ["extract_real.py"]),
         ("Dedup on the labelled dev set (pairwise precision/recall)", ["dedup_params.py", "--seeds", "0", "1", "2"]),
         ("Dedup on real syndication (ANT corpus, labelled pairs)", ["dedup_real.py"]),
         ("Per-copy cost of prepare (search text and fingerprint) and compare", ["prepare_cost.py"]),

@@ -200,7 +200,8 @@ _UI_SENTENCES = re.compile(
     r"your email address will not be published|required fields are marked|"
     r"(?:this|ce) (?:site|website) uses cookies|utilise des cookies|"
     r"نستخدم (?:ملفات )?(?:تعريف الارتباط|الكوكيز)|"
-    r"جرب ميزات الذكاء الاصطناعي|اكتشف ما يمكن أن يفعله|عدد الأحرف المتبقية",
+    r"جرب ميزات الذكاء الاصطناعي|اكتشف ما يمكن أن يفعله|عدد الأحرف المتبقية|"
+    r"جميع الحقوق محفوظة|all rights reserved|tous droits réservés",
     re.I,
 )
 _LABEL_TOKENS = re.compile(r"[a-z]\s?[-+]|[\w\u0600-\u06ff]+", re.I)

@@ -330,7 +330,9 @@ def _print_summary(result: Any) -> None:
     for report in result.reports:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(report.errors.items())) or "none"
         counts = s.by_source.get(report.source, {})
-        rejected = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k not in ("pages", "stored"))
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(s.rejected(report.source).items()))
+        if counts.get("article-like"):
+            rejected += f" ({counts['article-like']} of them looked like articles)"
         click.echo(
             f"  {report.source}: {report.requests} requests, {report.pages} article pages, "
             f"{counts.get('stored', 0)} stored, {report.skipped_known} known skipped, "

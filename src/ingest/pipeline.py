@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from ingest.boilerplate import RecurringLines
 from ingest.config import Source
 from ingest.dedup import Deduplicator, NewCopy, numbers_text, shingle_bytes, signature_bytes
-from ingest.extract import extract
+from ingest.extract import extract, settle
 from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, prepare
 from ingest.frontier import FetchOutcome
 from ingest.lifecycle import arm_extraction_process
@@ -159,28 +159,31 @@ class ArticleWriter:
             if item.archived is not None:
                 archived[item.archived.url] = item.archived
             self.stats.tally(item.result.source, "pages")
-            if isinstance(item.result, Rejection):
-                self._reject(session, item.result, item)
+            result = settle(item.result, self.recurring)
+            if isinstance(result, Rejection):
+                self._reject(session, result, item)
             else:
-                articles.append(self._prepared(item.result, item.prepared))
+                articles.append(self._prepared(result, item))
         if archived:
             archive(session, list(archived.values()))
         for run in _unique_url_runs(articles):
             self._store(session, run)
 
-    def _prepared(self, result: Article, prepared: Prepared | None) -> tuple[Article, Prepared]:
-        article = self._strip_recurring(result)
-        if prepared is None or article is not result or self.dedup.params != DEFAULT:
+    def _prepared(self, article: Article, item: Extracted) -> tuple[Article, Prepared]:
+        """`article` (already settled) with its dedup forms; counts a text cut to the stored-text cap."""
+        if article.cut_chars:
+            self.stats.texts_capped += 1
+            log.warning("%s: text cut to the cap, %d characters dropped", article.url, article.cut_chars)
+        prepared = item.prepared
+        if prepared is None or article.text != _prepared_text(item) or self.dedup.params != DEFAULT:
             prepared = Prepared.of(article, self.dedup.params)
         return article, prepared
-
-    def _strip_recurring(self, article: Article) -> Article:
-        text = self.recurring.strip(article.source, article.text)
-        return article if text == article.text else replace(article, text=text)
 
     def _reject(self, session: Session, rejection: Rejection, item: Extracted) -> None:
         self.stats.error(rejection.reason)
         self.stats.tally(rejection.source, rejection.reason)
+        if rejection.looks_like_article:  # shown per source in the summary: never dropped silently
+            self.stats.tally(rejection.source, "article-like")
         status = item.status if item.status >= 400 else 200
         outcome = FetchOutcome(
             rejection.url,
@@ -273,6 +276,11 @@ class ArticleWriter:
             "numbers": numbers_text(fp),
             "token_count": fp.length,
         }
+
+
+def _prepared_text(item: Extracted) -> str:
+    """The text the worker prepared `item` for ('' for a rejection)."""
+    return item.result.text if isinstance(item.result, Article) else ""
 
 
 def _alias_of_its_own_page(article: Article, stored_fetched_url: str) -> bool:

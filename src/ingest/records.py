@@ -51,6 +51,10 @@ class Article:
     updated_at: datetime | None = None
     method: str = "trafilatura"  # which extractor produced `text`
     fetched_url: str = ""  # the URL the crawler requested, when it differs from `url`
+    cut_chars: int = 0  # characters of text dropped by the stored-text cap (0: nothing cut)
+    # The other extraction candidates, best first, as (method, text): the writer falls back to the
+    # next one when the outlet's recurring lines empty `text`. Never stored.
+    alternatives: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,11 @@ class Rejection:
 
     url: str
     source: str
-    reason: str  # short machine-readable kind: "not-html", "too-short", "not-article", ...
+    reason: str  # short machine-readable kind: "not-html", "too-short", "not-article", "empty", ...
     detail: str = ""
+    # The page looked like an article (og:type article, JSON-LD article type, or an <h1> that is its
+    # headline): losing it is a loss to count per source, not a listing page rightly skipped.
+    looks_like_article: bool = False
 
 
 @dataclass
@@ -72,6 +79,7 @@ class RunStats:
     new_stories: int = 0
     copies_linked: int = 0
     unchanged: int = 0
+    texts_capped: int = 0  # stored articles whose text was cut to the stored-text cap
     errors: dict[str, int] = field(default_factory=dict)
     # Per source: "pages" (extraction outcomes), "stored" (articles kept) and one count per
     # rejection reason. How a run tells an outlet whose template broke (most pages rejected)
@@ -86,6 +94,10 @@ class RunStats:
         counts = self.by_source.setdefault(source, {})
         counts[key] = counts.get(key, 0) + n
 
+    def rejected(self, source: str) -> dict[str, int]:
+        """A source's rejections this run, by reason."""
+        return rejections(self.by_source.get(source, {}))
+
     @property
     def error_count(self) -> int:
         """Errors so far: while a run goes, extraction rejections plus refused article fetches;
@@ -98,3 +110,12 @@ class RunStats:
     def restore(self, snapshot: RunStats) -> None:
         """Roll the counters back to `snapshot` (after a failed transaction)."""
         self.__dict__.update(snapshot.copy().__dict__)
+
+
+# Keys of RunStats.by_source that are not rejection reasons.
+TALLY_COUNTS = ("pages", "stored", "article-like")
+
+
+def rejections(counts: dict[str, int]) -> dict[str, int]:
+    """The rejection reasons of one source's tally (see RunStats.by_source)."""
+    return {k: v for k, v in counts.items() if k not in TALLY_COUNTS}

@@ -19,7 +19,7 @@ from ingest.config import Settings, Source, parse_duration
 from ingest.crawl import CrawlWindow, SourceReport, run_crawl
 from ingest.logcontext import log_context
 from ingest.pipeline import Pipeline, tune_gc
-from ingest.records import RunStats
+from ingest.records import RunStats, rejections
 from ingest.store.frontier import DbFrontier
 from ingest.store.runs import close_dead_runs, finish_run, record_source_health, start_run
 
@@ -46,7 +46,7 @@ BROKEN_SHARE = 0.5
 def extraction_broken(counts: dict[str, int]) -> str | None:
     """Why a source's extraction looks broken this run (most pages rejected, or all), else None."""
     pages, stored = counts.get("pages", 0), counts.get("stored", 0)
-    rejected = {k: v for k, v in counts.items() if k not in ("pages", "stored")}
+    rejected = rejections(counts)
     if not pages or not rejected or (stored and (pages - stored) / pages <= BROKEN_SHARE):
         return None
     reason, n = max(rejected.items(), key=lambda kv: kv[1])

@@ -63,10 +63,23 @@ def test_page_with_no_text_is_rejected_as_empty() -> None:
     assert reason(extract(fetch(b"<html><body><div id='app'></div></body></html>"))) == "empty"
 
 
-def test_stub_is_rejected_as_too_short() -> None:
+def test_news_brief_under_its_headline_is_stored() -> None:
     stub = "<p>زلزال بقوة 4 درجات يضرب إقليم الحوز دون خسائر.</p>"
-    html = f"<html><body><article><h1>عاجل</h1>{stub}</article></body></html>"
-    assert reason(extract(fetch(html.encode()))) == "too-short"
+    html = f"<html><body><article><h1>زلزال بقوة 4 درجات يضرب إقليم الحوز</h1>{stub}</article></body></html>"
+    result = extract(fetch(html.encode()))
+    assert isinstance(result, Article) and result.text == "زلزال بقوة 4 درجات يضرب إقليم الحوز دون خسائر."
+
+
+def test_caption_that_shares_nothing_with_the_headline_is_rejected_as_too_short() -> None:
+    html = "<html><body><h1>وسم: مهرجانات</h1><div><p>كل الصور محمية بموجب القانون 2025</p></div></body></html>"
+    result = extract(fetch(html.encode()))
+    assert isinstance(result, Rejection) and result.reason == "too-short" and result.looks_like_article
+
+
+def test_short_text_without_a_headline_is_rejected_as_too_short() -> None:
+    html = "<html><body><div><p>زلزال بقوة 4 درجات يضرب إقليم الحوز دون خسائر.</p></div></body></html>"
+    result = extract(fetch(html.encode()))
+    assert isinstance(result, Rejection) and result.reason == "too-short" and not result.looks_like_article
 
 
 def test_french_article_is_rejected_for_an_arabic_only_source() -> None:
@@ -80,7 +93,8 @@ def test_french_article_is_stored_for_a_bilingual_source() -> None:
 
 
 def test_arabic_article_with_enough_words_is_stored() -> None:
-    html = f"<html><body><article><h1>فيضانات</h1>{PARAGRAPH * 3}</article></body></html>"
+    more = "<p>وأضاف المصدر أن فرق الوقاية المدنية ما تزال معبأة تحسبا لأي طارئ خلال الأيام المقبلة.</p>"
+    html = f"<html><body><article><h1>فيضانات</h1>{PARAGRAPH}{more}</article></body></html>"
     assert reason(extract(fetch(html.encode()))) == "stored"
 
 

@@ -1,0 +1,160 @@
+"""Real chrome around our articles: the failure modes seen on real page templates, on templates we wrote.
+
+Each page in `pages/` reproduces one failure of the former extraction (the commit that added it
+names the old outcome): English chrome around an Arabic brief (read as English), a mega menu taken
+for the article (rejected as 91% link text), a related block of other headlines.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ingest.boilerplate import RecurringLines
+from ingest.extract import cap_text, detect_language, extract, settle
+from ingest.records import Article, FetchedPage, Rejection
+
+PAGES = Path(__file__).parent / "pages"
+LATIN = re.compile(r"[A-Za-z]")
+
+
+def fetch(body: bytes, url: str = "https://x.ma/a/1", source: str = "x") -> FetchedPage:
+    headers = {"content-type": "text/html; charset=utf-8"}
+    return FetchedPage(url, url, 200, headers, body, source, datetime(2025, 11, 4, tzinfo=UTC))
+
+
+def page(name: str) -> Article | Rejection:
+    return extract(fetch((PAGES / name).read_bytes()), languages=("ar", "fr"))
+
+
+def test_arabic_brief_in_english_chrome_is_stored_as_arabic_without_the_chrome() -> None:
+    result = page("english_chrome_brief.html")
+    assert isinstance(result, Article)
+    assert result.language == "ar"
+    assert result.text.split("\n") == [
+        "صادق مجلس جماعة طنجة، خلال دورته العادية، على مشروع ميزانية السنة المقبلة.",
+        "وخصص المجلس جزءا مهما من الاعتمادات لتأهيل الطرقات والإنارة العمومية.",
+    ]
+
+
+def test_brief_under_a_mega_menu_is_the_article_not_the_menu() -> None:
+    result = page("mega_menu_brief.html")
+    assert isinstance(result, Article)
+    assert result.text == "أوقفت عناصر الشرطة بفاس، مساء اليوم، شابا يشتبه في ترويجه للأقراص المهلوسة بحي بنسودة."
+
+
+def test_related_block_of_other_headlines_neither_rejects_the_article_nor_is_stored() -> None:
+    result = page("related_block.html")
+    assert isinstance(result, Article)
+    assert len(result.text.split("\n")) == 3
+    assert "القنيطرة تشن حملة" not in result.text
+
+
+def test_one_paragraph_then_a_block_repeating_the_headline_keeps_the_paragraph() -> None:
+    body = (
+        "<html><head><title>جماعة أكادير تطلق برنامجا لتشجير الأحياء</title></head><body><div class='story'>"
+        "<p>أطلقت جماعة أكادير، صباح اليوم، برنامجا لغرس ثلاثة آلاف شجرة في الأحياء الشعبية للمدينة.</p>"
+        "<p>TRENDING:</p><p>جماعة أكادير تطلق برنامجا لتشجير الأحياء</p><p>By Staff - 11/04/25 06:56 AM</p>"
+        "</div><h1>جماعة أكادير تطلق برنامجا لتشجير الأحياء</h1></body></html>"
+    )
+    result = extract(fetch(body.encode()))
+    assert isinstance(result, Article)
+    assert result.text == "أطلقت جماعة أكادير، صباح اليوم، برنامجا لغرس ثلاثة آلاف شجرة في الأحياء الشعبية للمدينة."
+
+
+def test_latin_chrome_glued_into_an_arabic_line_is_cut_off() -> None:
+    body = (
+        "<html><body><h1>الرجاء يفوز على المغرب الفاسي</h1><div>"
+        "<span>فاز فريق الرجاء على ضيفه المغرب الفاسي بهدفين لواحد. </span>"
+        "<span>Tags Raja Casablanca Botola Pro League</span></div></body></html>"
+    )
+    result = extract(fetch(body.encode()))
+    assert isinstance(result, Article)
+    assert not LATIN.search(result.text)
+    assert "بهدفين لواحد" in result.text
+
+
+def test_rejection_says_whether_the_page_looked_like_an_article() -> None:
+    html = (
+        '<html><head><meta property="og:type" content="article"></head><body><h1>Sunny spells on the coast</h1>'
+        "<p>Sunny spells over the coast with a light breeze in the afternoon today.</p></body></html>"
+    )
+    result = extract(fetch(html.encode()), languages=("ar",))
+    assert isinstance(result, Rejection) and result.reason == "wrong-language"
+    assert result.looks_like_article
+
+
+# --- never store an empty copy ----------------------------------------------------------------------
+
+STANDINGS = ["الوداد 45", "الرجاء 42", "الجيش الملكي 40", "نهضة بركان 38"]
+
+
+def with_alternatives(text: str, *alternatives: tuple[str, str]) -> Article:
+    at = datetime(2025, 11, 4, tzinfo=UTC)
+    return Article("https://x.ma/a/1", "x", "عنوان", text, at, at, alternatives=alternatives)
+
+
+def outlet_chrome(lines: list[str]) -> RecurringLines:
+    recurring = RecurringLines(k=5)
+    for i in range(5):
+        recurring.observe("x", lines, page=f"p{i}")
+    return recurring
+
+
+def test_text_that_is_all_outlet_chrome_falls_back_to_the_next_candidate() -> None:
+    brief = "توقيف شخص بالدار البيضاء للاشتباه في تورطه في السرقة."
+    article = with_alternatives("\n".join(STANDINGS), ("paragraphs", brief))
+    settled = settle(article, outlet_chrome(STANDINGS))
+    assert isinstance(settled, Article)
+    assert (settled.text, settled.method, settled.alternatives) == (brief, "paragraphs", ())
+
+
+def test_text_that_is_all_outlet_chrome_with_no_other_candidate_is_an_empty_rejection() -> None:
+    settled = settle(with_alternatives("\n".join(STANDINGS)), outlet_chrome(STANDINGS))
+    assert isinstance(settled, Rejection)
+    assert settled.reason == "empty" and settled.looks_like_article
+
+
+def test_settle_strips_outlet_chrome_and_keeps_the_rest() -> None:
+    settled = settle(with_alternatives("سطر من المقال\n" + STANDINGS[0]), outlet_chrome(STANDINGS))
+    assert isinstance(settled, Article) and settled.text == "سطر من المقال"
+
+
+# --- language --------------------------------------------------------------------------------------
+
+
+def test_declared_language_decides_a_text_the_detector_finds_ambiguous() -> None:
+    assert detect_language("Rabat Casablanca Marrakech", declared="fr") == "fr"
+
+
+def test_declared_language_does_not_override_a_text_plainly_in_another() -> None:
+    text = "The council approved the budget for next year after a long debate on public works."
+    assert detect_language(text, declared="fr") == "en"
+
+
+def test_arabic_text_in_a_page_declared_english_is_arabic() -> None:
+    assert detect_language("صادق مجلس جماعة طنجة على مشروع الميزانية", declared="en") == "ar"
+
+
+# --- stored-text cap -------------------------------------------------------------------------------
+
+
+def test_text_over_the_cap_is_cut_at_a_line_end_and_the_cut_is_counted() -> None:
+    text = "\n".join(["سطر من عشرين حرفا تقريبا"] * 10)
+    kept, cut = cap_text(text, 60)
+    assert len(kept) <= 60 and kept.endswith("تقريبا")
+    assert cut == len(text) - len(kept)
+
+
+def test_text_under_the_cap_is_untouched() -> None:
+    assert cap_text("نص قصير", 100) == ("نص قصير", 0)
+
+
+def test_cap_setting_applies_to_extraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_MAX_TEXT_CHARS", "120")
+    result = page("related_block.html")
+    assert isinstance(result, Article)
+    assert len(result.text) <= 120 and result.cut_chars > 0
