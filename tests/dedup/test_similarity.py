@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ingest.devset import DevDoc, base_stories, generate, hard_negative_groups
 from ingest.fingerprint import DEFAULT, Fingerprint, fingerprint
@@ -118,10 +116,9 @@ def _family_false_merges(docs: list[DevDoc]) -> list[tuple[str, str, str]]:
     return merges
 
 
-# Derandomised: the same seeds every run, so the suite cannot fail by the draw (it once drew
-# seed 1775, below).
-@given(st.integers(min_value=0, max_value=10_000))
-@settings(max_examples=10, deadline=None, derandomize=True, database=None)
+# Fixed seeds, so the suite cannot fail by the draw: with the defaults tuned on real syndication,
+# 11 of 2,000 seeds (1000-2999) merge two government-council communiqués (see the xfail below).
+@pytest.mark.parametrize("seed", range(0, 300, 30))
 def test_dev_set_hard_negatives_do_not_verify(seed: int) -> None:
     # Edited copies of distinct same-family stories: headlines, datelines, trims, related blocks.
     assert _family_false_merges(generate(seed, bare_related_blocks=False)) == []
@@ -136,8 +133,8 @@ def test_two_communiques_sharing_one_boilerplate_sentence_stay_apart() -> None:
 @pytest.mark.xfail(
     reason="known limitation: a trimmed, respelled communiqué whose four sentences are all the "
     "council's template (lead, spokesman, appointments) aligns with another communiqué at "
-    "containment 0.40; a stricter sentence match (0.5) or alignment floor (0.45) fixes it but "
-    "costs 3-5 of the 80 ANT tuning-half copies",
+    "containment 0.40 (11 of 2,000 dev-set seeds); a stricter sentence match (0.5) or alignment "
+    "floor (0.45) fixes it but costs 3-5 of the 80 ANT tuning-half copies",
     strict=True,
 )
 def test_a_communique_trimmed_to_its_template_sentences_stays_apart() -> None:
