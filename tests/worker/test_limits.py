@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from ingest.sampleweb import SampleWeb
 from tests.worker.conftest import BlackHole, Workers, alive, crawl_pid, store_at, wait_for, write_sources
@@ -18,9 +19,13 @@ def test_a_hung_crawl_is_stopped_at_its_limit_and_recorded_timed_out_and_the_wor
     sources = write_sources(tmp_path / "sources.yaml", web, [], every="1s", extra=[hung])
     with store_at(sqlite_url) as store:
         worker = workers.start(sources, sqlite_url, "--crawl-timeout", "4s", "--grace", "1s")
-        runs = wait_for(
-            "two hung crawls to end", lambda: store.finished_runs("hung")[1:] and store.finished_runs("hung")
-        )
+
+        # A crawl stopped by SIGTERM records its run `interrupted` itself; the worker overrides that
+        # with `timed-out` once the process is gone (it writes the exit code): wait for the latter.
+        def closed_by_worker() -> list[Any]:
+            return [r for r in store.finished_runs("hung") if "exit_code" in (r.detail or {})]
+
+        runs = wait_for("two hung crawls to end", lambda: closed_by_worker()[1:] and closed_by_worker())
         assert [r.outcome for r in runs[:2]] == ["timed-out", "timed-out"]
         first = runs[0]
         assert first.finished_at is not None and (first.finished_at - first.started_at).total_seconds() >= 4
