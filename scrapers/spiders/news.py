@@ -33,8 +33,8 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ingest.config import Listing, Source
-from ingest.crawl import CrawlWindow, PageSink, SourceReport
-from ingest.frontier import FetchOutcome, Frontier, UrlKind, Validators
+from ingest.crawl import CrawlWindow, PageSink, ResolvedWindow, SourceReport
+from ingest.frontier import OUTSIDE_WINDOW, FetchOutcome, Frontier, UrlKind, Validators
 from ingest.records import FetchedPage, Rejection
 from ingest.urls import canonicalize, may_fetch
 from scrapers import discovery
@@ -68,6 +68,18 @@ class _Candidate:
     url: str
     title: str | None
     published: datetime | None
+
+
+@dataclass(slots=True)
+class _Walk:
+    """A listing page of a backfill whose next page waits until its articles have been fetched:
+    their own dates tell whether the walk has gone past the window."""
+
+    pending: int  # article requests not yet answered
+    dates: list[datetime | None]
+    listing: int
+    page_no: int
+    next_url: str | None
 
 
 def _origin(url: str) -> str:
@@ -136,8 +148,9 @@ class NewsSpider(scrapy.Spider):
         self.source = source
         self.sink = sink
         self.frontier = frontier
-        self.window = window
-        self.backfill = window is not None and window.since is not None
+        # The window in this source's own days (its time zone), or None for an incremental run.
+        self.window: ResolvedWindow | None = window.for_source(source.tz) if window is not None else None
+        self.backfill = self.window is not None
         self.on_close = on_close
         self.fetch_policy = source.fetch_policy()  # what FetchGuardMiddleware lets through
         self.max_links_per_page = 1000  # set from the crawler's settings in from_crawler
@@ -149,6 +162,8 @@ class NewsSpider(scrapy.Spider):
         self._discovery_queued: set[str] = set()  # feed/sitemap/listing URLs already requested
         self._outcomes: list[FetchOutcome] = []
         self._discovery_started = False
+        self._walks: dict[int, _Walk] = {}  # backfill: listing pages waiting for their articles
+        self._walk_seq = 0
         self.crawl_delay: float | None = None  # from robots.txt, when the site asks for one
 
     @classmethod
@@ -264,6 +279,14 @@ class NewsSpider(scrapy.Spider):
         # Patterns may be written against raw Arabic or against the percent-encoded form.
         return self.source.is_article_url(url) or self.source.is_article_url(unquote(url))
 
+    def _in_window(self, url: str, published: datetime | None) -> bool:
+        """A link's known date (feed, sitemap, listing, else the day its path names) meets the window."""
+        assert self.window is not None
+        if published is not None:
+            return self.window.contains(published)
+        span = discovery.url_date_span(url, self.source.tz)
+        return span is None or self.window.overlaps(*span)
+
     def _run_room(self) -> int:
         return self.max_articles_per_run - self._queued_articles
 
@@ -289,7 +312,10 @@ class NewsSpider(scrapy.Spider):
             nonlocal capped
             if not batch:
                 return
-            unseen = self.frontier.unseen_articles(self.source.name, [c.url for c in batch], datetime.now(UTC))
+            in_window = self.window.contains if self.window is not None else None
+            unseen = self.frontier.unseen_articles(
+                self.source.name, [c.url for c in batch], datetime.now(UTC), in_window
+            )
             for c in batch:
                 if c.url not in unseen:
                     self.report.skipped_known += 1
@@ -315,7 +341,7 @@ class NewsSpider(scrapy.Spider):
                 continue
             if reason is not None:  # another site's article, or not fetchable: not ours to count
                 continue
-            if self.window is not None and not self.window.contains(published):
+            if self.window is not None and not self._in_window(canon, published):
                 continue
             matched += 1
             self._channel_urls[channel].add(canon)
@@ -448,9 +474,8 @@ class NewsSpider(scrapy.Spider):
         lastmod. Either way, a child whose lastmod is not after our last fetch of it is skipped
         (counted not_modified).
         """
-        if self.backfill:
-            assert self.window is not None and self.window.since is not None
-            chosen = [c for c in children if c.lastmod is None or c.lastmod >= self.window.since][:MAX_CHILDREN]
+        if self.window is not None:
+            chosen = [c for c in children if self._child_in_window(c)][:MAX_CHILDREN]
         else:
             news = [c for c in children if "news" in c.url.lower()]
             dated = sorted((c for c in children if c.lastmod), key=lambda c: c.lastmod or 0, reverse=True)
@@ -466,6 +491,15 @@ class NewsSpider(scrapy.Spider):
             out.append(child)
         return out
 
+    def _child_in_window(self, child: discovery.SitemapEntry) -> bool:
+        """A sitemap child may list window articles: its lastmod (its newest entry) is not before the
+        window, and the period its URL names (post-sitemap-2015-07.xml), if any, meets it."""
+        assert self.window is not None
+        if self.window.before(child.lastmod):
+            return False
+        span = discovery.url_date_span(child.url, self.source.tz)
+        return span is None or self.window.overlaps(*span)
+
     def _listing(self, response: Response) -> Iterator[Request]:
         url = self._requested(response)
         self._record(url, "listing", response.status, response)
@@ -477,15 +511,43 @@ class NewsSpider(scrapy.Spider):
         requests, articles_on_page, capped = self._take("listing", links, self.max_links_per_page)
         if capped:
             self._record(url, "listing", response.status, None, "links-capped")
+        goes_on = self._listing_goes_on(listing, page_no, articles_on_page, len(requests), page)
+        next_url = discovery.listing_page_url(listing.page_url, page_no + 1) if listing.page_url else page.next_url
+        if goes_on and self.window is not None and requests:
+            # Backfill: the next page waits for this page's articles, whose dates say whether to go on.
+            key = self._walk_seq = self._walk_seq + 1
+            self._walks[key] = _Walk(len(requests), [], index, page_no, next_url)
+            for request in requests:
+                request.meta["walk"] = key
+            goes_on = False
         yield from requests
-        if self._listing_goes_on(listing, page_no, articles_on_page, len(requests), page):
-            next_url = discovery.listing_page_url(listing.page_url, page_no + 1) if listing.page_url else page.next_url
-            if next_url and may_fetch(canonicalize(next_url), self.fetch_policy) is None:
-                # _discovery() refuses a URL already requested: a next link back to an earlier
-                # page (calendar traps, broken pagers) ends the walk.
-                yield from self._discovery(
-                    next_url, "listing", self._listing, meta={"listing": index, "page": page_no + 1}
-                )
+        if goes_on:
+            yield from self._next_listing_page(index, page_no, next_url)
+
+    def _next_listing_page(self, index: int, page_no: int, next_url: str | None) -> Iterator[Request]:
+        if next_url and may_fetch(canonicalize(next_url), self.fetch_policy) is None:
+            # _discovery() refuses a URL already requested: a next link back to an earlier
+            # page (calendar traps, broken pagers) ends the walk.
+            yield from self._discovery(next_url, "listing", self._listing, meta={"listing": index, "page": page_no + 1})
+
+    def _walked(self, meta: dict[str, Any], published: datetime | None) -> Iterator[Request]:
+        """One article of a backfill's listing page is done; after the page's last one, the walk
+        goes on unless every dated article the page led to is older than the window."""
+        walk = self._walks.get(meta.get("walk", -1))
+        if walk is None:
+            return
+        walk.pending -= 1
+        walk.dates.append(published)
+        if walk.pending > 0:
+            return
+        del self._walks[meta["walk"]]
+        dated = [d for d in walk.dates if d is not None]
+        assert self.window is not None
+        if dated and all(self.window.before(d) for d in dated):
+            logger.info("%s: listing walk stops after page %d: its articles are older than the window",
+                        self.source.name, walk.page_no)  # fmt: skip
+            return
+        yield from self._next_listing_page(walk.listing, walk.page_no, walk.next_url)
 
     def _listing_goes_on(
         self, listing: Listing, page_no: int, articles_on_page: int, new: int, page: discovery.ListingPage
@@ -496,21 +558,39 @@ class NewsSpider(scrapy.Spider):
             return False
         if articles_on_page == 0:  # past the last page
             return False
-        if self.backfill:
-            assert self.window is not None and self.window.since is not None
+        if self.window is not None:
             # Dated items all older than the window start: we have walked far enough back.
-            return not (page.dates and max(page.dates) < self.window.since)
+            return not (page.dates and self.window.before(max(page.dates)))
         return new > 0  # incremental: a page of nothing new means we have caught up
 
-    def _article(self, response: Response) -> None:
+    async def _article(self, response: Response) -> AsyncIterator[Request]:
         url = self._requested(response)
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        published: datetime | None = None
         if not discovery.is_html(ctype, response.body[:1024]):
             self._refuse(url, response, "not-html", ctype or "no content-type")
-            return
-        if may_fetch(response.url, self.fetch_policy) is not None:  # belt and braces: the guard runs first
+        elif may_fetch(response.url, self.fetch_policy) is not None:  # belt and braces: the guard runs first
             self._refuse(url, response, "offsite-redirect", response.url)
-            return
+        elif self.window is None:
+            self._accept(url, response)
+        else:
+            published = await self._off_thread(discovery.page_published, response.body, self.source.tz)
+            published = published or response.meta.get("hint_published")
+            if self.window.contains(published):
+                self._accept(url, response)
+            else:
+                self._outside_window(url, response, published)
+        for request in self._walked(response.meta, published):
+            yield request
+
+    def _outside_window(self, url: str, response: Response, published: datetime | None) -> None:
+        """A backfill does not store a page its own date puts outside the window; the frontier
+        remembers the date, so a backfill of the same window does not fetch it again."""
+        self.report.outside_window += 1
+        when = published.isoformat() if published else "?"
+        self._record(url, "article", response.status, response, f"{OUTSIDE_WINDOW}: published {when}")
+
+    def _accept(self, url: str, response: Response) -> None:
         self._record(url, "article", response.status, response)
         page = FetchedPage(
             url=url,
@@ -533,6 +613,7 @@ class NewsSpider(scrapy.Spider):
 
     def _refuse(self, url: str, response: Response | None, reason: str, detail: str, status: int = 0) -> None:
         self.report.error(reason)
+        self.report.article_errors += 1
         self._record(url, "article", response.status if response is not None else status, response, reason)
         try:
             self.sink.reject(Rejection(url, self.source.name, reason, detail))
@@ -567,6 +648,7 @@ class NewsSpider(scrapy.Spider):
             self._outcomes.append(FetchOutcome(url, self.source.name, kind, 304, datetime.now(UTC), validators))
         elif kind == "article":
             self._refuse(url, response, reason, detail, status)
+            yield from self._walked(request.meta, None)
         elif kind == "robots":
             yield from self._robots_failed(url, status, reason, response)
             return

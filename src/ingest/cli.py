@@ -265,8 +265,11 @@ class _Progress:
     metavar="NAME",
     help="Crawl only this source (repeatable); may name a disabled source.",
 )
-@click.option("--since", help="Backfill from this date (YYYY-MM-DD or ISO 8601) through sitemaps and listings.")
-@click.option("--until", help="Backfill up to this date (inclusive).")
+@click.option(
+    "--since",
+    help="Backfill from this day (YYYY-MM-DD, in each source's time zone) or ISO 8601 timestamp (as given).",
+)
+@click.option("--until", help="Backfill up to this day (inclusive, in each source's time zone) or timestamp.")
 @click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
 @click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
 @click.option("--run-id", type=int, default=None, hidden=True, help="Continue this run row (set by `ingest worker`).")
@@ -304,7 +307,10 @@ def run_once_cmd(
         sys.exit(EXIT_USAGE)
     window = None
     if since or until:
-        window = CrawlWindow(_parse_date(since), _parse_date(until, end=True))
+        try:
+            window = CrawlWindow.parse(since, until)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     with _store(settings) as engine:
         result = run_once(
@@ -336,6 +342,8 @@ def _print_summary(result: Any) -> None:
             f"{counts.get('stored', 0)} stored, {report.skipped_known} known skipped, "
             f"{report.not_modified} not modified; fetch errors: {errors}; rejected: {rejected or 'none'}"
         )
+    for line in result.window_lines():
+        click.echo(line)
     if s.errors:
         click.echo("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items())))
     for name in result.failed_sources:

@@ -35,6 +35,21 @@ class RunResult:
     failed_sources: list[str] = field(default_factory=list)
     unhealthy: list[str] = field(default_factory=list)
     broken: dict[str, str] = field(default_factory=dict)  # source -> why its extraction looks broken
+    window: CrawlWindow | None = None  # the backfill's window, None for an incremental run
+
+    def window_lines(self) -> list[str]:
+        """Per source, for a backfill: what of the window it found, stored, could not reach, left out."""
+        if self.window is None:
+            return []
+        out = []
+        for r in self.reports:
+            stored = self.stats.by_source.get(r.source, {}).get("stored", 0)
+            out.append(
+                f"  {r.source} window: {r.articles_seen - r.outside_window} articles found "
+                f"({r.skipped_known} stored before), {stored} stored now, {r.article_errors} could not be "
+                f"reached, {r.outside_window} outside the window (not stored)"
+            )
+        return out
 
 
 # A run in which more than this share of a source's article pages were rejected says so (exit 3):
@@ -134,7 +149,8 @@ def _run(
     judged = {} if outcome == "interrupted" else failed
     unhealthy = record_source_health(engine, judged)
     log.info("run %d finished: %s", run_id, outcome)
-    return RunResult(run_id, outcome, stats, reports, [n for n, f in failed.items() if f], unhealthy, broken)
+    failed_names = [n for n, f in failed.items() if f]
+    return RunResult(run_id, outcome, stats, reports, failed_names, unhealthy, broken, window)
 
 
 def _all_rejected(counts: dict[str, int]) -> bool:
@@ -185,7 +201,4 @@ class _StopSignals:
 def _window_detail(window: CrawlWindow | None) -> dict[str, str | None] | None:
     if window is None:
         return None
-    return {
-        "since": window.since.isoformat() if window.since else None,
-        "until": window.until.isoformat() if window.until else None,
-    }
+    return window.describe()
