@@ -137,19 +137,26 @@ def url_date_span(url: str, tz: tzinfo = UTC) -> tuple[datetime, datetime] | Non
     return start, datetime.combine(last, time.max, tzinfo=tz).astimezone(UTC)
 
 
-def page_published(body: bytes, tz: tzinfo = UTC) -> datetime | None:
-    """An article page's own publication date (UTC), found as extraction finds it, or None.
+def page_published(body: bytes, base_url: str, tz: tzinfo = UTC) -> tuple[datetime | None, str | None]:
+    """An article page's own publication date (UTC), found as extraction finds it, and the URL
+    its ``rel=canonical`` names (an AMP page or an alias states no date of its own, its canonical
+    page's link may have one).
 
-    A backfill reads it as the page arrives, to keep out pages outside its window and to stop a
-    listing walk that has gone past the window.
+    A backfill reads them as the page arrives, to keep out pages outside its window and to stop
+    a listing walk that has gone past the window.
     """
     from ingest.dates import find_dates
     from ingest.extract import jsonld_nodes
 
     doc = _html(body)
     if doc is None:
-        return None
-    return find_dates(doc, jsonld_nodes(doc), tz=tz)[0]
+        return None, None
+    canonical = None
+    for link in doc.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and (href := (link.get("href") or "").strip()):
+            canonical = urljoin(_base_href(doc, base_url), href)
+            break
+    return find_dates(doc, jsonld_nodes(doc), tz=tz)[0], canonical
 
 
 # ---------------------------------------------------------------------------------------- feeds

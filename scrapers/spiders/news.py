@@ -60,6 +60,7 @@ T = TypeVar("T")
 # Reasons the fetch guard (or the resolver) gives: the request was never sent.
 REFUSALS = frozenset({"offsite-request", "private-address", "bad-scheme", "bad-url", "url-too-long"})
 # Discovery before articles, so frontier batches fill early and pagination decisions come first.
+DATING_KINDS = frozenset({"feed", "sitemap", "homepage"})  # documents that date article links
 PRIORITY = {"robots": 100, "feed": 30, "sitemap": 20, "homepage": 20, "listing": 10, "article": 0}
 
 
@@ -164,6 +165,9 @@ class NewsSpider(scrapy.Spider):
         self._discovery_started = False
         self._walks: dict[int, _Walk] = {}  # backfill: listing pages waiting for their articles
         self._walk_seq = 0
+        self._dating = 0  # backfill: feeds, sitemaps and homepages requested and not yet read
+        self._held_listings: list[int] = []  # backfill: listing walks waiting for them
+        self._link_dates: dict[str, datetime] = {}  # backfill: article URL -> date a channel gave it
         self.crawl_delay: float | None = None  # from robots.txt, when the site asks for one
 
     @classmethod
@@ -197,7 +201,8 @@ class NewsSpider(scrapy.Spider):
         meta: dict[str, Any] | None = None,
     ) -> Request:
         headers: dict[str, str] = {}
-        if conditional:
+        # A backfill reads every document whole: a 304 says nothing of the window's articles.
+        if conditional and self.window is None:
             v = self.frontier.validators(url)
             if v.etag:
                 headers["If-None-Match"] = v.etag
@@ -227,7 +232,24 @@ class NewsSpider(scrapy.Spider):
         if settled is not None:  # an oversized document: not fetched (and paid for) again soon
             logger.info("%s: not fetching %s: %s on an earlier run", self.source.name, canon, settled)
             return
+        if self.window is not None and kind in DATING_KINDS:
+            self._dating += 1
         yield self._request(canon, kind, callback, **kw)
+
+    def _dated(self, kind: str) -> Iterator[Request]:
+        """A feed, sitemap or homepage of a backfill is read (or failed): once none is left, the
+        held listing walks start, every link the feeds and sitemaps dated now known by its date."""
+        if self.window is None or kind not in DATING_KINDS:
+            return
+        self._dating -= 1
+        if self._dating <= 0:
+            yield from self._release_listings()
+
+    def _release_listings(self) -> Iterator[Request]:
+        held, self._held_listings = self._held_listings, []
+        for index in held:
+            listing = self.source.listings[index]
+            yield from self._discovery(listing.url, "listing", self._listing, meta={"listing": index, "page": 1})
 
     async def start(self) -> Any:
         robots = _origin(canonicalize(self.source.homepage)) + "/robots.txt"
@@ -246,6 +268,11 @@ class NewsSpider(scrapy.Spider):
             yield from self._discovery(url, "sitemap", self._sitemap, conditional=True)
         for url in robots_sitemaps:
             yield from self._discovery(url, "sitemap", self._sitemap, conditional=True)
+        if self.window is not None:  # a backfill walks listings once the feeds and sitemaps dated their links
+            self._held_listings = list(range(len(self.source.listings)))
+            if self._dating == 0:
+                yield from self._release_listings()
+            return
         for index, listing in enumerate(self.source.listings):
             yield from self._discovery(listing.url, "listing", self._listing, meta={"listing": index, "page": 1})
 
@@ -256,6 +283,8 @@ class NewsSpider(scrapy.Spider):
     ) -> None:
         validators = Validators()
         content_hash = None
+        if kind not in ("article", "robots") and error is None and 200 <= status < 300:
+            self.report.documents_read += 1
         if response is not None:
             etag = response.headers.get(b"ETag")
             lm = response.headers.get(b"Last-Modified")
@@ -280,12 +309,22 @@ class NewsSpider(scrapy.Spider):
         return self.source.is_article_url(url) or self.source.is_article_url(unquote(url))
 
     def _in_window(self, url: str, published: datetime | None) -> bool:
-        """A link's known date (feed, sitemap, listing, else the day its path names) meets the window."""
+        """A link's known date (this channel's, another channel's, else the day its path names)
+        meets the window. Dates given are remembered: a listing that links the URL undated later
+        is known by it."""
         assert self.window is not None
+        if published is not None:
+            self._link_dates[url] = published
+        published = published or self._link_dates.get(url)
         if published is not None:
             return self.window.contains(published)
         span = discovery.url_date_span(url, self.source.tz)
         return span is None or self.window.overlaps(*span)
+
+    def _known_date(self, url: str) -> datetime | None:
+        """The date a channel gave an article URL this run, else the last instant its path names."""
+        span = discovery.url_date_span(url, self.source.tz)
+        return self._link_dates.get(url) or (span[1] if span else None)
 
     def _run_room(self) -> int:
         return self.max_articles_per_run - self._queued_articles
@@ -341,9 +380,9 @@ class NewsSpider(scrapy.Spider):
                 continue
             if reason is not None:  # another site's article, or not fetchable: not ours to count
                 continue
+            matched += 1
             if self.window is not None and not self._in_window(canon, published):
                 continue
-            matched += 1
             self._channel_urls[channel].add(canon)
             if canon in self._considered:
                 continue
@@ -411,12 +450,18 @@ class NewsSpider(scrapy.Spider):
         mw.settle(netloc, mw.parser_for(status, body, detail or f"http-{status}"))
 
     def _homepage(self, response: Response) -> Iterator[Request]:
+        yield from self._read_homepage(response)
+        yield from self._dated("homepage")
+
+    def _read_homepage(self, response: Response) -> Iterator[Request]:
         self._record(self._requested(response), "homepage", response.status, response)
         feeds = discovery.feed_links(response.body, response.url)
         for url in feeds:
             yield from self._discovery(url, "feed", self._feed, conditional=True)
         if not feeds:
             yield from self._guess_feeds()
+        if self.window is not None:  # a backfill reaches back through the listings, not the newest page
+            return
         # The homepage is the first listing page of every news site: its links are free.
         page = discovery.parse_listing(response.body, response.url, default_tz=self.source.tz)
         links = ((u, None, None) for u in page.links)
@@ -428,6 +473,12 @@ class NewsSpider(scrapy.Spider):
             yield from self._discovery(origin + path, "feed", self._feed, conditional=True, meta={"probe": True})
 
     async def _feed(self, response: Response) -> AsyncIterator[Request]:
+        async for request in self._read_feed(response):
+            yield request
+        for request in self._dated("feed"):
+            yield request
+
+    async def _read_feed(self, response: Response) -> AsyncIterator[Request]:
         url = self._requested(response)
         self._record(url, "feed", response.status, response)
         doc = await self._off_thread(discovery.read_feed, response.body, response.url, self.source.tz)
@@ -440,6 +491,12 @@ class NewsSpider(scrapy.Spider):
             yield request
 
     async def _sitemap(self, response: Response) -> AsyncIterator[Request]:
+        async for request in self._read_sitemap(response):
+            yield request
+        for request in self._dated("sitemap"):
+            yield request
+
+    async def _read_sitemap(self, response: Response) -> AsyncIterator[Request]:
         url = self._requested(response)
         self._record(url, "sitemap", response.status, response)
         doc = await self._off_thread(discovery.parse_sitemap, response.body, response.url, self.source.tz)
@@ -482,6 +539,8 @@ class NewsSpider(scrapy.Spider):
             unknown = [c for c in children if not self.frontier.fetched_before(canonicalize(c.url))]
             recent = news or dated[:NORMAL_RUN_CHILDREN] or children[:NORMAL_RUN_CHILDREN]
             chosen = list({c.url: c for c in [*recent, *unknown]}.values())[:MAX_CHILDREN]
+        if self.window is not None:  # a child read by an earlier run still lists this window's articles
+            return chosen
         out: list[discovery.SitemapEntry] = []
         for child in chosen:
             last = discovery.parse_date(self.frontier.validators(canonicalize(child.url)).last_modified)
@@ -511,7 +570,7 @@ class NewsSpider(scrapy.Spider):
         requests, articles_on_page, capped = self._take("listing", links, self.max_links_per_page)
         if capped:
             self._record(url, "listing", response.status, None, "links-capped")
-        goes_on = self._listing_goes_on(listing, page_no, articles_on_page, len(requests), page)
+        goes_on = self._listing_goes_on(listing, page_no, articles_on_page, len(requests), self._page_dates(page))
         next_url = discovery.listing_page_url(listing.page_url, page_no + 1) if listing.page_url else page.next_url
         if goes_on and self.window is not None and requests:
             # Backfill: the next page waits for this page's articles, whose dates say whether to go on.
@@ -549,8 +608,16 @@ class NewsSpider(scrapy.Spider):
             return
         yield from self._next_listing_page(walk.listing, walk.page_no, walk.next_url)
 
+    def _page_dates(self, page: discovery.ListingPage) -> list[datetime]:
+        """What a listing page dates: its <time> elements and, in a backfill, its article links
+        whose dates a feed, a sitemap or their path gave."""
+        if self.window is None:
+            return page.dates
+        links = (canonicalize(u) for u in page.links)
+        return page.dates + [d for u in links if self._is_article(u) and (d := self._known_date(u)) is not None]
+
     def _listing_goes_on(
-        self, listing: Listing, page_no: int, articles_on_page: int, new: int, page: discovery.ListingPage
+        self, listing: Listing, page_no: int, articles_on_page: int, new: int, dates: list[datetime]
     ) -> bool:
         if page_no >= listing.max_pages:  # the hard cap: infinite pagination cannot hold the crawl
             return False
@@ -560,7 +627,7 @@ class NewsSpider(scrapy.Spider):
             return False
         if self.window is not None:
             # Dated items all older than the window start: we have walked far enough back.
-            return not (page.dates and self.window.before(max(page.dates)))
+            return not (dates and self.window.before(max(dates)))
         return new > 0  # incremental: a page of nothing new means we have caught up
 
     async def _article(self, response: Response) -> AsyncIterator[Request]:
@@ -574,14 +641,22 @@ class NewsSpider(scrapy.Spider):
         elif self.window is None:
             self._accept(url, response)
         else:
-            published = await self._off_thread(discovery.page_published, response.body, self.source.tz)
-            published = published or response.meta.get("hint_published")
+            published = await self._page_date(response)
             if self.window.contains(published):
                 self._accept(url, response)
             else:
                 self._outside_window(url, response, published)
         for request in self._walked(response.meta, published):
             yield request
+
+    async def _page_date(self, response: Response) -> datetime | None:
+        """The page's own date, else the date its link came with, else its canonical page's link date."""
+        found = await self._off_thread(discovery.page_published, response.body, response.url, self.source.tz)
+        published, canonical = found
+        published = published or response.meta.get("hint_published")
+        if published is None and canonical is not None:
+            published = self._link_dates.get(canonicalize(canonical))
+        return published
 
     def _outside_window(self, url: str, response: Response, published: datetime | None) -> None:
         """A backfill does not store a page its own date puts outside the window; the frontier
@@ -659,6 +734,7 @@ class NewsSpider(scrapy.Spider):
             self._record(url, kind, status, response, reason)
         if kind == "homepage":
             yield from self._guess_feeds()
+        yield from self._dated(kind)
 
     def _robots_failed(self, url: str, status: int, reason: str, response: Response | None) -> Iterator[Request]:
         """Our own robots.txt did not answer 2xx (RFC 9309): a 4xx allows everything (a site

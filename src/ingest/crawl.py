@@ -121,6 +121,7 @@ class SourceReport:
     skipped_known: int = 0  # of those, not fetched because the frontier knows them
     not_modified: int = 0  # feeds/sitemaps answered 304, or sitemap children skipped by lastmod
     article_errors: int = 0  # article fetches that failed or were refused (could not be reached)
+    documents_read: int = 0  # feeds, sitemaps, listings and homepages read (2xx)
     outside_window: int = 0  # backfill: article pages fetched whose own date is outside the window
     errors: dict[str, int] = field(default_factory=dict)  # reason kind -> count
     discovery: dict[str, int] = field(default_factory=dict)  # channel (feed/sitemap/listing) -> urls

@@ -68,9 +68,12 @@ def extraction_broken(counts: dict[str, int]) -> str | None:
     return f"{pages - stored} of {pages} article pages rejected (mostly {reason}: {n})"
 
 
-def source_failed(report: SourceReport) -> bool:
-    """A source failed when it sent requests but got nothing usable at all."""
+def source_failed(report: SourceReport, *, backfill: bool = False) -> bool:
+    """A source failed when it sent requests but got nothing usable at all. In a backfill, a
+    source that read its feeds, sitemaps or listings and published nothing in the window did not."""
     useful = report.pages + report.skipped_known + report.not_modified
+    if backfill:
+        useful += report.outside_window + report.documents_read
     return useful == 0 and (report.requests == 0 or sum(report.errors.values()) > 0 or report.articles_seen == 0)
 
 
@@ -137,7 +140,11 @@ def _run(
         signalled = stop.received()
     broken = {name: why for name, counts in stats.by_source.items() if (why := extraction_broken(counts))}
     # An outlet whose every page was rejected yielded nothing: it failed, whatever it fetched.
-    failed = {r.source: source_failed(r) or _all_rejected(stats.by_source.get(r.source, {})) for r in reports}
+    backfill = window is not None
+    failed = {
+        r.source: source_failed(r, backfill=backfill) or _all_rejected(stats.by_source.get(r.source, {}))
+        for r in reports
+    }
     outcome = run_outcome(reports, failed, signalled=signalled)
     if outcome == "ok" and broken:
         outcome = "partial"
