@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from ingest.crawl import CrawlWindow
 from ingest.sampleweb.urls import ARTICLE_PATTERNS
 from ingest.store.db import make_engine
+from ingest.store.frontier import DbFrontier
 from ingest.store.models import CopyRow
 from tests.e2e.conftest import Site, ingest
 
@@ -74,6 +76,15 @@ def test_one_day_backfill_stores_that_day_of_every_outlet_and_nothing_else(site:
     assert "casapost window: 0 articles found (0 stored before), 0 stored now, 0 could not be reached, " \
            "1 outside the window (not stored)" in summary  # fmt: skip
     assert "rifpress window: 2 articles found (0 stored before), 2 stored now" in summary
+    # The page left out is remembered with its date: settled for this window, not for other runs.
+    alias = site.url("casapost:/ar/economie/tourisme-arrivees-avril-17438/amp")
+    frontier = DbFrontier(make_engine(store), recheck_window=timedelta(0), recheck_every=timedelta(0))
+    day = CrawlWindow.parse(DAY, DAY).for_source(TZ)
+    may = CrawlWindow.parse("2025-05-01", "2025-05-31").for_source(TZ)
+    now = datetime.now(UTC)
+    assert frontier.unseen_articles("casapost", [alias], now, day.contains) == set()
+    assert frontier.unseen_articles("casapost", [alias], now, may.contains) == {alias}
+    assert frontier.unseen_articles("casapost", [alias], now) == {alias}
     status = ingest("backfill-status", "--sources", str(site.sources_file), "--since", "2025-05-17",
                     "--until", DAY, "--format", "json", database_url=store, check=True)  # fmt: skip
     days = {s["source"]: s["days"] for s in json.loads(status.stdout)["sources"]}
