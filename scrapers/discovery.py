@@ -143,7 +143,9 @@ def page_published(body: bytes, base_url: str, tz: tzinfo = UTC) -> tuple[dateti
     page's link may have one).
 
     A backfill reads them as the page arrives, to keep out pages outside its window and to stop
-    a listing walk that has gone past the window.
+    a listing walk that has gone past the window. Costs 0.9-1.8 ms a page of the sample web (7 KB,
+    one core, shared machine): a second parse of every page a backfill fetches, in the reactor's
+    thread pool; incremental runs do not pay it.
     """
     from ingest.dates import find_dates
     from ingest.extract import jsonld_nodes

@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -175,11 +176,20 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._redirected, signal=article_redirected)
         crawler.signals.connect(spider._robots_unavailable, signal=robots_unavailable)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         settings = crawler.settings
         spider.fetch_policy = spider.source.fetch_policy(settings.getint("URLLENGTH_LIMIT") or None)
         spider.max_links_per_page = settings.getint("INGEST_MAX_LINKS_PER_PAGE", spider.max_links_per_page)
         spider.max_articles_per_run = settings.getint("INGEST_MAX_ARTICLES_PER_RUN", spider.max_articles_per_run)
         return spider
+
+    def _idle(self) -> None:
+        """Nothing in flight while listing walks are still held (a feed or sitemap request that
+        ended without a callback): start them rather than end the backfill without them."""
+        if self._held_listings and self.crawler.engine is not None:
+            for request in self._release_listings():
+                self.crawler.engine.crawl(request)
+            raise DontCloseSpider
 
     def _redirected(self, url: str, status: int, target: str) -> None:
         self._record(url, "article", status, None, f"redirect to {target}")
