@@ -133,7 +133,7 @@ def _child_noop(sources_path: str) -> None:
     class BlankFrontier:
         """Every URL is new and nothing is remembered: the crawl alone, no store in the loop."""
 
-        def unseen_articles(self, source: str, urls: Any, now: datetime) -> set[str]:
+        def unseen_articles(self, source: str, urls: Any, now: datetime, *_: Any) -> set[str]:
             return set(urls)
 
         def validators(self, url: str) -> Validators:
@@ -150,7 +150,7 @@ def _child_noop(sources_path: str) -> None:
     settings = Settings.from_env()
     sink = CountingSink()
     start = time.perf_counter()
-    reports = run_crawl(sources, settings, sink, BlankFrontier(), CrawlWindow(datetime.fromisoformat(SINCE)),
+    reports = run_crawl(sources, settings, sink, BlankFrontier(), CrawlWindow.parse(SINCE, None),
                         log_level="ERROR")  # fmt: skip
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(

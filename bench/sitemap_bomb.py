@@ -109,7 +109,7 @@ def child(spec_path: str) -> None:
             self.settled = settled
             self.recorded: list[FetchOutcome] = []
 
-        def unseen_articles(self, source: str, urls: Any, now: datetime) -> set[str]:
+        def unseen_articles(self, source: str, urls: Any, now: datetime, *_: Any) -> set[str]:
             return set(urls)
 
         def validators(self, url: str) -> Validators:

@@ -12,10 +12,10 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Literal, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -31,6 +31,7 @@ __all__ = [
     "gunzip_if_gzipped",
     "is_html",
     "listing_page_url",
+    "page_published",
     "parse_date",
     "parse_feed",
     "parse_listing",
@@ -38,6 +39,7 @@ __all__ = [
     "read_feed",
     "read_xml",
     "robots_sitemaps",
+    "url_date_span",
 ]
 
 T = TypeVar("T")
@@ -101,6 +103,62 @@ def _iso_date(text: str) -> datetime | None:
         return datetime.fromisoformat(iso)
     except ValueError:
         return None
+
+
+# A date in a URL path: /2015/07/25/, /2015/07/, /2015-07-25-slug, sitemap-2015-07.xml. The year
+# is 1995-2099 (the Moroccan online press starts around 1995) so ids such as /news/48210 never match.
+_PATH_DATE = re.compile(
+    r"(?<![0-9])((?:199[5-9]|20[0-9]{2}))([/_-])(0[1-9]|1[0-2])(?:\2(0[1-9]|[12][0-9]|3[01]))?(?![0-9])"
+)
+
+
+def url_date_span(url: str, tz: tzinfo = UTC) -> tuple[datetime, datetime] | None:
+    """The day (or month) a URL's path names, as [first, last] instants in `tz`, or None.
+
+    Outlets put the publication day in article paths (WordPress /2015/07/25/slug/) and the
+    period in sitemap children (post-sitemap-2015-07.xml): a backfill needs no fetch to know that
+    such a URL is outside its window.
+    """
+    path = urlsplit(url).path
+    m = _PATH_DATE.search(path)
+    if m is None:
+        return None
+    year, month, day = int(m.group(1)), int(m.group(3)), m.group(4)
+    try:
+        if day is not None:
+            first = date(year, month, int(day))
+            last = first
+        else:
+            first = date(year, month, 1)
+            last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    except ValueError:  # 2015/02/30
+        return None
+    start = datetime.combine(first, time.min, tzinfo=tz).astimezone(UTC)
+    return start, datetime.combine(last, time.max, tzinfo=tz).astimezone(UTC)
+
+
+def page_published(body: bytes, base_url: str, tz: tzinfo = UTC) -> tuple[datetime | None, str | None]:
+    """An article page's own publication date (UTC), found as extraction finds it, and the URL
+    its ``rel=canonical`` names (an AMP page or an alias states no date of its own, its canonical
+    page's link may have one).
+
+    A backfill reads them as the page arrives, to keep out pages outside its window and to stop
+    a listing walk that has gone past the window. Costs 0.9-1.8 ms a page of the sample web (7 KB,
+    one core, shared machine): a second parse of every page a backfill fetches, in the reactor's
+    thread pool; incremental runs do not pay it.
+    """
+    from ingest.dates import find_dates
+    from ingest.extract import jsonld_nodes
+
+    doc = _html(body)
+    if doc is None:
+        return None, None
+    canonical = None
+    for link in doc.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and (href := (link.get("href") or "").strip()):
+            canonical = urljoin(_base_href(doc, base_url), href)
+            break
+    return find_dates(doc, jsonld_nodes(doc), tz=tz)[0], canonical
 
 
 # ---------------------------------------------------------------------------------------- feeds

@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -33,8 +34,8 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ingest.config import Listing, Source
-from ingest.crawl import CrawlWindow, PageSink, SourceReport
-from ingest.frontier import FetchOutcome, Frontier, UrlKind, Validators
+from ingest.crawl import CrawlWindow, PageSink, ResolvedWindow, SourceReport
+from ingest.frontier import OUTSIDE_WINDOW, FetchOutcome, Frontier, UrlKind, Validators
 from ingest.records import FetchedPage, Rejection
 from ingest.urls import canonicalize, may_fetch
 from scrapers import discovery
@@ -60,6 +61,7 @@ T = TypeVar("T")
 # Reasons the fetch guard (or the resolver) gives: the request was never sent.
 REFUSALS = frozenset({"offsite-request", "private-address", "bad-scheme", "bad-url", "url-too-long"})
 # Discovery before articles, so frontier batches fill early and pagination decisions come first.
+DATING_KINDS = frozenset({"feed", "sitemap", "homepage"})  # documents that date article links
 PRIORITY = {"robots": 100, "feed": 30, "sitemap": 20, "homepage": 20, "listing": 10, "article": 0}
 
 
@@ -68,6 +70,18 @@ class _Candidate:
     url: str
     title: str | None
     published: datetime | None
+
+
+@dataclass(slots=True)
+class _Walk:
+    """A listing page of a backfill whose next page waits until its articles have been fetched:
+    their own dates tell whether the walk has gone past the window."""
+
+    pending: int  # article requests not yet answered
+    dates: list[datetime | None]
+    listing: int
+    page_no: int
+    next_url: str | None
 
 
 def _origin(url: str) -> str:
@@ -136,8 +150,9 @@ class NewsSpider(scrapy.Spider):
         self.source = source
         self.sink = sink
         self.frontier = frontier
-        self.window = window
-        self.backfill = window is not None and window.since is not None
+        # The window in this source's own days (its time zone), or None for an incremental run.
+        self.window: ResolvedWindow | None = window.for_source(source.tz) if window is not None else None
+        self.backfill = self.window is not None
         self.on_close = on_close
         self.fetch_policy = source.fetch_policy()  # what FetchGuardMiddleware lets through
         self.max_links_per_page = 1000  # set from the crawler's settings in from_crawler
@@ -149,6 +164,11 @@ class NewsSpider(scrapy.Spider):
         self._discovery_queued: set[str] = set()  # feed/sitemap/listing URLs already requested
         self._outcomes: list[FetchOutcome] = []
         self._discovery_started = False
+        self._walks: dict[int, _Walk] = {}  # backfill: listing pages waiting for their articles
+        self._walk_seq = 0
+        self._dating = 0  # backfill: feeds, sitemaps and homepages requested and not yet read
+        self._held_listings: list[int] = []  # backfill: listing walks waiting for them
+        self._link_dates: dict[str, datetime] = {}  # backfill: article URL -> date a channel gave it
         self.crawl_delay: float | None = None  # from robots.txt, when the site asks for one
 
     @classmethod
@@ -156,11 +176,20 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._redirected, signal=article_redirected)
         crawler.signals.connect(spider._robots_unavailable, signal=robots_unavailable)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         settings = crawler.settings
         spider.fetch_policy = spider.source.fetch_policy(settings.getint("URLLENGTH_LIMIT") or None)
         spider.max_links_per_page = settings.getint("INGEST_MAX_LINKS_PER_PAGE", spider.max_links_per_page)
         spider.max_articles_per_run = settings.getint("INGEST_MAX_ARTICLES_PER_RUN", spider.max_articles_per_run)
         return spider
+
+    def _idle(self) -> None:
+        """Nothing in flight while listing walks are still held (a feed or sitemap request that
+        ended without a callback): start them rather than end the backfill without them."""
+        if self._held_listings and self.crawler.engine is not None:
+            for request in self._release_listings():
+                self.crawler.engine.crawl(request)
+            raise DontCloseSpider
 
     def _redirected(self, url: str, status: int, target: str) -> None:
         self._record(url, "article", status, None, f"redirect to {target}")
@@ -182,7 +211,8 @@ class NewsSpider(scrapy.Spider):
         meta: dict[str, Any] | None = None,
     ) -> Request:
         headers: dict[str, str] = {}
-        if conditional:
+        # A backfill reads every document whole: a 304 says nothing of the window's articles.
+        if conditional and self.window is None:
             v = self.frontier.validators(url)
             if v.etag:
                 headers["If-None-Match"] = v.etag
@@ -212,7 +242,24 @@ class NewsSpider(scrapy.Spider):
         if settled is not None:  # an oversized document: not fetched (and paid for) again soon
             logger.info("%s: not fetching %s: %s on an earlier run", self.source.name, canon, settled)
             return
+        if self.window is not None and kind in DATING_KINDS:
+            self._dating += 1
         yield self._request(canon, kind, callback, **kw)
+
+    def _dated(self, kind: str) -> Iterator[Request]:
+        """A feed, sitemap or homepage of a backfill is read (or failed): once none is left, the
+        held listing walks start, every link the feeds and sitemaps dated now known by its date."""
+        if self.window is None or kind not in DATING_KINDS:
+            return
+        self._dating -= 1
+        if self._dating <= 0:
+            yield from self._release_listings()
+
+    def _release_listings(self) -> Iterator[Request]:
+        held, self._held_listings = self._held_listings, []
+        for index in held:
+            listing = self.source.listings[index]
+            yield from self._discovery(listing.url, "listing", self._listing, meta={"listing": index, "page": 1})
 
     async def start(self) -> Any:
         robots = _origin(canonicalize(self.source.homepage)) + "/robots.txt"
@@ -231,6 +278,11 @@ class NewsSpider(scrapy.Spider):
             yield from self._discovery(url, "sitemap", self._sitemap, conditional=True)
         for url in robots_sitemaps:
             yield from self._discovery(url, "sitemap", self._sitemap, conditional=True)
+        if self.window is not None:  # a backfill walks listings once the feeds and sitemaps dated their links
+            self._held_listings = list(range(len(self.source.listings)))
+            if self._dating == 0:
+                yield from self._release_listings()
+            return
         for index, listing in enumerate(self.source.listings):
             yield from self._discovery(listing.url, "listing", self._listing, meta={"listing": index, "page": 1})
 
@@ -241,6 +293,8 @@ class NewsSpider(scrapy.Spider):
     ) -> None:
         validators = Validators()
         content_hash = None
+        if kind not in ("article", "robots") and error is None and 200 <= status < 300:
+            self.report.documents_read += 1
         if response is not None:
             etag = response.headers.get(b"ETag")
             lm = response.headers.get(b"Last-Modified")
@@ -263,6 +317,24 @@ class NewsSpider(scrapy.Spider):
     def _is_article(self, url: str) -> bool:
         # Patterns may be written against raw Arabic or against the percent-encoded form.
         return self.source.is_article_url(url) or self.source.is_article_url(unquote(url))
+
+    def _in_window(self, url: str, published: datetime | None) -> bool:
+        """A link's known date (this channel's, another channel's, else the day its path names)
+        meets the window. Dates given are remembered: a listing that links the URL undated later
+        is known by it."""
+        assert self.window is not None
+        if published is not None:
+            self._link_dates[url] = published
+        published = published or self._link_dates.get(url)
+        if published is not None:
+            return self.window.contains(published)
+        span = discovery.url_date_span(url, self.source.tz)
+        return span is None or self.window.overlaps(*span)
+
+    def _known_date(self, url: str) -> datetime | None:
+        """The date a channel gave an article URL this run, else the last instant its path names."""
+        span = discovery.url_date_span(url, self.source.tz)
+        return self._link_dates.get(url) or (span[1] if span else None)
 
     def _run_room(self) -> int:
         return self.max_articles_per_run - self._queued_articles
@@ -289,7 +361,10 @@ class NewsSpider(scrapy.Spider):
             nonlocal capped
             if not batch:
                 return
-            unseen = self.frontier.unseen_articles(self.source.name, [c.url for c in batch], datetime.now(UTC))
+            in_window = self.window.contains if self.window is not None else None
+            unseen = self.frontier.unseen_articles(
+                self.source.name, [c.url for c in batch], datetime.now(UTC), in_window
+            )
             for c in batch:
                 if c.url not in unseen:
                     self.report.skipped_known += 1
@@ -315,9 +390,9 @@ class NewsSpider(scrapy.Spider):
                 continue
             if reason is not None:  # another site's article, or not fetchable: not ours to count
                 continue
-            if self.window is not None and not self.window.contains(published):
-                continue
             matched += 1
+            if self.window is not None and not self._in_window(canon, published):
+                continue
             self._channel_urls[channel].add(canon)
             if canon in self._considered:
                 continue
@@ -385,12 +460,18 @@ class NewsSpider(scrapy.Spider):
         mw.settle(netloc, mw.parser_for(status, body, detail or f"http-{status}"))
 
     def _homepage(self, response: Response) -> Iterator[Request]:
+        yield from self._read_homepage(response)
+        yield from self._dated("homepage")
+
+    def _read_homepage(self, response: Response) -> Iterator[Request]:
         self._record(self._requested(response), "homepage", response.status, response)
         feeds = discovery.feed_links(response.body, response.url)
         for url in feeds:
             yield from self._discovery(url, "feed", self._feed, conditional=True)
         if not feeds:
             yield from self._guess_feeds()
+        if self.window is not None:  # a backfill reaches back through the listings, not the newest page
+            return
         # The homepage is the first listing page of every news site: its links are free.
         page = discovery.parse_listing(response.body, response.url, default_tz=self.source.tz)
         links = ((u, None, None) for u in page.links)
@@ -402,6 +483,12 @@ class NewsSpider(scrapy.Spider):
             yield from self._discovery(origin + path, "feed", self._feed, conditional=True, meta={"probe": True})
 
     async def _feed(self, response: Response) -> AsyncIterator[Request]:
+        async for request in self._read_feed(response):
+            yield request
+        for request in self._dated("feed"):
+            yield request
+
+    async def _read_feed(self, response: Response) -> AsyncIterator[Request]:
         url = self._requested(response)
         self._record(url, "feed", response.status, response)
         doc = await self._off_thread(discovery.read_feed, response.body, response.url, self.source.tz)
@@ -414,6 +501,12 @@ class NewsSpider(scrapy.Spider):
             yield request
 
     async def _sitemap(self, response: Response) -> AsyncIterator[Request]:
+        async for request in self._read_sitemap(response):
+            yield request
+        for request in self._dated("sitemap"):
+            yield request
+
+    async def _read_sitemap(self, response: Response) -> AsyncIterator[Request]:
         url = self._requested(response)
         self._record(url, "sitemap", response.status, response)
         doc = await self._off_thread(discovery.parse_sitemap, response.body, response.url, self.source.tz)
@@ -448,15 +541,16 @@ class NewsSpider(scrapy.Spider):
         lastmod. Either way, a child whose lastmod is not after our last fetch of it is skipped
         (counted not_modified).
         """
-        if self.backfill:
-            assert self.window is not None and self.window.since is not None
-            chosen = [c for c in children if c.lastmod is None or c.lastmod >= self.window.since][:MAX_CHILDREN]
+        if self.window is not None:
+            chosen = [c for c in children if self._child_in_window(c)][:MAX_CHILDREN]
         else:
             news = [c for c in children if "news" in c.url.lower()]
             dated = sorted((c for c in children if c.lastmod), key=lambda c: c.lastmod or 0, reverse=True)
             unknown = [c for c in children if not self.frontier.fetched_before(canonicalize(c.url))]
             recent = news or dated[:NORMAL_RUN_CHILDREN] or children[:NORMAL_RUN_CHILDREN]
             chosen = list({c.url: c for c in [*recent, *unknown]}.values())[:MAX_CHILDREN]
+        if self.window is not None:  # a child read by an earlier run still lists this window's articles
+            return chosen
         out: list[discovery.SitemapEntry] = []
         for child in chosen:
             last = discovery.parse_date(self.frontier.validators(canonicalize(child.url)).last_modified)
@@ -465,6 +559,15 @@ class NewsSpider(scrapy.Spider):
                 continue
             out.append(child)
         return out
+
+    def _child_in_window(self, child: discovery.SitemapEntry) -> bool:
+        """A sitemap child may list window articles: its lastmod (its newest entry) is not before the
+        window, and the period its URL names (post-sitemap-2015-07.xml), if any, meets it."""
+        assert self.window is not None
+        if self.window.before(child.lastmod):
+            return False
+        span = discovery.url_date_span(child.url, self.source.tz)
+        return span is None or self.window.overlaps(*span)
 
     def _listing(self, response: Response) -> Iterator[Request]:
         url = self._requested(response)
@@ -477,18 +580,54 @@ class NewsSpider(scrapy.Spider):
         requests, articles_on_page, capped = self._take("listing", links, self.max_links_per_page)
         if capped:
             self._record(url, "listing", response.status, None, "links-capped")
+        goes_on = self._listing_goes_on(listing, page_no, articles_on_page, len(requests), self._page_dates(page))
+        next_url = discovery.listing_page_url(listing.page_url, page_no + 1) if listing.page_url else page.next_url
+        if goes_on and self.window is not None and requests:
+            # Backfill: the next page waits for this page's articles, whose dates say whether to go on.
+            key = self._walk_seq = self._walk_seq + 1
+            self._walks[key] = _Walk(len(requests), [], index, page_no, next_url)
+            for request in requests:
+                request.meta["walk"] = key
+            goes_on = False
         yield from requests
-        if self._listing_goes_on(listing, page_no, articles_on_page, len(requests), page):
-            next_url = discovery.listing_page_url(listing.page_url, page_no + 1) if listing.page_url else page.next_url
-            if next_url and may_fetch(canonicalize(next_url), self.fetch_policy) is None:
-                # _discovery() refuses a URL already requested: a next link back to an earlier
-                # page (calendar traps, broken pagers) ends the walk.
-                yield from self._discovery(
-                    next_url, "listing", self._listing, meta={"listing": index, "page": page_no + 1}
-                )
+        if goes_on:
+            yield from self._next_listing_page(index, page_no, next_url)
+
+    def _next_listing_page(self, index: int, page_no: int, next_url: str | None) -> Iterator[Request]:
+        if next_url and may_fetch(canonicalize(next_url), self.fetch_policy) is None:
+            # _discovery() refuses a URL already requested: a next link back to an earlier
+            # page (calendar traps, broken pagers) ends the walk.
+            yield from self._discovery(next_url, "listing", self._listing, meta={"listing": index, "page": page_no + 1})
+
+    def _walked(self, meta: dict[str, Any], published: datetime | None) -> Iterator[Request]:
+        """One article of a backfill's listing page is done; after the page's last one, the walk
+        goes on unless every dated article the page led to is older than the window."""
+        walk = self._walks.get(meta.get("walk", -1))
+        if walk is None:
+            return
+        walk.pending -= 1
+        walk.dates.append(published)
+        if walk.pending > 0:
+            return
+        del self._walks[meta["walk"]]
+        dated = [d for d in walk.dates if d is not None]
+        assert self.window is not None
+        if dated and all(self.window.before(d) for d in dated):
+            logger.info("%s: listing walk stops after page %d: its articles are older than the window",
+                        self.source.name, walk.page_no)  # fmt: skip
+            return
+        yield from self._next_listing_page(walk.listing, walk.page_no, walk.next_url)
+
+    def _page_dates(self, page: discovery.ListingPage) -> list[datetime]:
+        """What a listing page dates: its <time> elements and, in a backfill, its article links
+        whose dates a feed, a sitemap or their path gave."""
+        if self.window is None:
+            return page.dates
+        links = (canonicalize(u) for u in page.links)
+        return page.dates + [d for u in links if self._is_article(u) and (d := self._known_date(u)) is not None]
 
     def _listing_goes_on(
-        self, listing: Listing, page_no: int, articles_on_page: int, new: int, page: discovery.ListingPage
+        self, listing: Listing, page_no: int, articles_on_page: int, new: int, dates: list[datetime]
     ) -> bool:
         if page_no >= listing.max_pages:  # the hard cap: infinite pagination cannot hold the crawl
             return False
@@ -496,21 +635,47 @@ class NewsSpider(scrapy.Spider):
             return False
         if articles_on_page == 0:  # past the last page
             return False
-        if self.backfill:
-            assert self.window is not None and self.window.since is not None
+        if self.window is not None:
             # Dated items all older than the window start: we have walked far enough back.
-            return not (page.dates and max(page.dates) < self.window.since)
+            return not (dates and self.window.before(max(dates)))
         return new > 0  # incremental: a page of nothing new means we have caught up
 
-    def _article(self, response: Response) -> None:
+    async def _article(self, response: Response) -> AsyncIterator[Request]:
         url = self._requested(response)
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        published: datetime | None = None
         if not discovery.is_html(ctype, response.body[:1024]):
             self._refuse(url, response, "not-html", ctype or "no content-type")
-            return
-        if may_fetch(response.url, self.fetch_policy) is not None:  # belt and braces: the guard runs first
+        elif may_fetch(response.url, self.fetch_policy) is not None:  # belt and braces: the guard runs first
             self._refuse(url, response, "offsite-redirect", response.url)
-            return
+        elif self.window is None:
+            self._accept(url, response)
+        else:
+            published = await self._page_date(response)
+            if self.window.contains(published):
+                self._accept(url, response)
+            else:
+                self._outside_window(url, response, published)
+        for request in self._walked(response.meta, published):
+            yield request
+
+    async def _page_date(self, response: Response) -> datetime | None:
+        """The page's own date, else the date its link came with, else its canonical page's link date."""
+        found = await self._off_thread(discovery.page_published, response.body, response.url, self.source.tz)
+        published, canonical = found
+        published = published or response.meta.get("hint_published")
+        if published is None and canonical is not None:
+            published = self._link_dates.get(canonicalize(canonical))
+        return published
+
+    def _outside_window(self, url: str, response: Response, published: datetime | None) -> None:
+        """A backfill does not store a page its own date puts outside the window; the frontier
+        remembers the date, so a backfill of the same window does not fetch it again."""
+        self.report.outside_window += 1
+        when = published.isoformat() if published else "?"
+        self._record(url, "article", response.status, response, f"{OUTSIDE_WINDOW}: published {when}")
+
+    def _accept(self, url: str, response: Response) -> None:
         self._record(url, "article", response.status, response)
         page = FetchedPage(
             url=url,
@@ -533,6 +698,7 @@ class NewsSpider(scrapy.Spider):
 
     def _refuse(self, url: str, response: Response | None, reason: str, detail: str, status: int = 0) -> None:
         self.report.error(reason)
+        self.report.article_errors += 1
         self._record(url, "article", response.status if response is not None else status, response, reason)
         try:
             self.sink.reject(Rejection(url, self.source.name, reason, detail))
@@ -567,6 +733,7 @@ class NewsSpider(scrapy.Spider):
             self._outcomes.append(FetchOutcome(url, self.source.name, kind, 304, datetime.now(UTC), validators))
         elif kind == "article":
             self._refuse(url, response, reason, detail, status)
+            yield from self._walked(request.meta, None)
         elif kind == "robots":
             yield from self._robots_failed(url, status, reason, response)
             return
@@ -577,6 +744,7 @@ class NewsSpider(scrapy.Spider):
             self._record(url, kind, status, response, reason)
         if kind == "homepage":
             yield from self._guess_feeds()
+        yield from self._dated(kind)
 
     def _robots_failed(self, url: str, status: int, reason: str, response: Response | None) -> Iterator[Request]:
         """Our own robots.txt did not answer 2xx (RFC 9309): a 4xx allows everything (a site

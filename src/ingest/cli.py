@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -265,8 +265,11 @@ class _Progress:
     metavar="NAME",
     help="Crawl only this source (repeatable); may name a disabled source.",
 )
-@click.option("--since", help="Backfill from this date (YYYY-MM-DD or ISO 8601) through sitemaps and listings.")
-@click.option("--until", help="Backfill up to this date (inclusive).")
+@click.option(
+    "--since",
+    help="Backfill from this day (YYYY-MM-DD, in each source's time zone) or ISO 8601 timestamp (as given).",
+)
+@click.option("--until", help="Backfill up to this day (inclusive, in each source's time zone) or timestamp.")
 @click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
 @click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
 @click.option("--run-id", type=int, default=None, hidden=True, help="Continue this run row (set by `ingest worker`).")
@@ -304,7 +307,10 @@ def run_once_cmd(
         sys.exit(EXIT_USAGE)
     window = None
     if since or until:
-        window = CrawlWindow(_parse_date(since), _parse_date(until, end=True))
+        try:
+            window = CrawlWindow.parse(since, until)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     with _store(settings) as engine:
         result = run_once(
@@ -338,6 +344,8 @@ def _print_summary(result: Any) -> None:
             f"{counts.get('stored', 0)} stored, {report.skipped_known} known skipped, "
             f"{report.not_modified} not modified; fetch errors: {errors}; rejected: {rejected or 'none'}"
         )
+    for line in result.window_lines():
+        click.echo(line)
     if s.errors:
         click.echo("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items())))
     for name in result.failed_sources:
@@ -699,6 +707,61 @@ def _status_table(statuses: list[Any]) -> None:
             click.echo(f"{'':<16}   errors in the last crawls ({s.requests} requests): {reasons}")
         for warning in s.warnings:
             click.echo(f"{'':<16} ! {warning}")
+
+
+@main.command("backfill-status")
+@sources_option
+@click.option("--since", required=True, help="First day (YYYY-MM-DD, in each source's time zone).")
+@click.option("--until", required=True, help="Last day (inclusive).")
+@click.option("--source", "names", multiple=True, metavar="NAME", help="Only this source (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@store_options
+def backfill_status_cmd(
+    sources_path: Path,
+    since: str,
+    until: str,
+    names: tuple[str, ...],
+    fmt: str,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Articles stored per source and day (each source's own days, its `timezone`), so the holes
+    a backfill left show: a day with 0 is a hole. Only reads the store."""
+    from ingest.backfill import backfill_status
+
+    first, last = _day(since, "--since"), _day(until, "--until")
+    if first > last:
+        raise click.BadParameter(f"--since {since} is after --until {until}", param_hint="--since")
+    if (last - first).days > 3660:
+        raise click.BadParameter("at most ten years at a time", param_hint="--until")
+    loaded = _load_sources(sources_path)
+    timezones = {s.name: s.timezone for s in loaded.sources}
+    with _store(_settings(database_url, data_dir), read_only=True) as engine:
+        rows = backfill_status(engine, first, last, timezones, names)
+    unknown = sorted(set(names) - {r.source for r in rows})
+    if unknown:
+        raise click.BadParameter(f"the store knows no source {unknown[0]!r}", param_hint="--source")
+    if fmt == "json":
+        doc = {"since": since, "until": until, "sources": [
+            {"source": r.source, "timezone": r.timezone, "total": r.total, "empty_days": r.empty_days, "days": r.days}
+            for r in rows
+        ]}  # fmt: skip
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"{'day':<10} " + " ".join(f"{r.source:>10}" for r in rows))
+    for day in rows[0].days if rows else []:
+        click.echo(f"{day:<10} " + " ".join(f"{r.days[day]:>10}" for r in rows))
+    click.echo(f"{'total':<10} " + " ".join(f"{r.total:>10}" for r in rows))
+    for r in rows:
+        if r.empty_days:
+            click.echo(f"{r.source}: {len(r.empty_days)} of {len(r.days)} days without an article stored")
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a day (YYYY-MM-DD)", param_hint=name) from None
 
 
 @main.command("runs")

@@ -7,11 +7,13 @@ contract, so the fetch side never depends on how it is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+# The error a backfill records for an article page whose own date is outside its window.
+OUTSIDE_WINDOW = "outside-window"
 UrlKind = Literal["article", "feed", "sitemap", "listing", "robots", "homepage"]
 
 
@@ -38,9 +40,17 @@ class FetchOutcome:
 
 
 class Frontier(Protocol):
-    def unseen_articles(self, source: str, urls: Iterable[str], now: datetime) -> set[str]:
+    def unseen_articles(
+        self,
+        source: str,
+        urls: Iterable[str],
+        now: datetime,
+        in_window: Callable[[datetime | None], bool] | None = None,
+    ) -> set[str]:
         """The URLs among `urls` that should be fetched: never fetched successfully, or fetched
-        recently enough to be inside the re-check window, or whose last fetch failed transiently."""
+        recently enough to be inside the re-check window, or whose last fetch failed transiently.
+        A page a backfill left out (`OUTSIDE_WINDOW`, with its date) is unseen again unless this
+        crawl is a backfill (`in_window`) whose window leaves it out too."""
         ...
 
     def validators(self, url: str) -> Validators:

@@ -35,6 +35,21 @@ class RunResult:
     failed_sources: list[str] = field(default_factory=list)
     unhealthy: list[str] = field(default_factory=list)
     broken: dict[str, str] = field(default_factory=dict)  # source -> why its extraction looks broken
+    window: CrawlWindow | None = None  # the backfill's window, None for an incremental run
+
+    def window_lines(self) -> list[str]:
+        """Per source, for a backfill: what of the window it found, stored, could not reach, left out."""
+        if self.window is None:
+            return []
+        out = []
+        for r in self.reports:
+            stored = self.stats.by_source.get(r.source, {}).get("stored", 0)
+            out.append(
+                f"  {r.source} window: {r.articles_seen - r.outside_window} articles found "
+                f"({r.skipped_known} stored before), {stored} stored now, {r.article_errors} could not be "
+                f"reached, {r.outside_window} outside the window (not stored)"
+            )
+        return out
 
 
 # A run in which more than this share of a source's article pages were rejected says so (exit 3):
@@ -53,9 +68,12 @@ def extraction_broken(counts: dict[str, int]) -> str | None:
     return f"{pages - stored} of {pages} article pages rejected (mostly {reason}: {n})"
 
 
-def source_failed(report: SourceReport) -> bool:
-    """A source failed when it sent requests but got nothing usable at all."""
+def source_failed(report: SourceReport, *, backfill: bool = False) -> bool:
+    """A source failed when it sent requests but got nothing usable at all. In a backfill, a
+    source that read its feeds, sitemaps or listings and published nothing in the window did not."""
     useful = report.pages + report.skipped_known + report.not_modified
+    if backfill:
+        useful += report.outside_window + report.documents_read
     return useful == 0 and (report.requests == 0 or sum(report.errors.values()) > 0 or report.articles_seen == 0)
 
 
@@ -122,7 +140,11 @@ def _run(
         signalled = stop.received()
     broken = {name: why for name, counts in stats.by_source.items() if (why := extraction_broken(counts))}
     # An outlet whose every page was rejected yielded nothing: it failed, whatever it fetched.
-    failed = {r.source: source_failed(r) or _all_rejected(stats.by_source.get(r.source, {})) for r in reports}
+    backfill = window is not None
+    failed = {
+        r.source: source_failed(r, backfill=backfill) or _all_rejected(stats.by_source.get(r.source, {}))
+        for r in reports
+    }
     outcome = run_outcome(reports, failed, signalled=signalled)
     if outcome == "ok" and broken:
         outcome = "partial"
@@ -134,7 +156,8 @@ def _run(
     judged = {} if outcome == "interrupted" else failed
     unhealthy = record_source_health(engine, judged)
     log.info("run %d finished: %s", run_id, outcome)
-    return RunResult(run_id, outcome, stats, reports, [n for n, f in failed.items() if f], unhealthy, broken)
+    failed_names = [n for n, f in failed.items() if f]
+    return RunResult(run_id, outcome, stats, reports, failed_names, unhealthy, broken, window)
 
 
 def _all_rejected(counts: dict[str, int]) -> bool:
@@ -185,7 +208,4 @@ class _StopSignals:
 def _window_detail(window: CrawlWindow | None) -> dict[str, str | None] | None:
     if window is None:
         return None
-    return {
-        "since": window.since.isoformat() if window.since else None,
-        "until": window.until.isoformat() if window.until else None,
-    }
+    return window.describe()

@@ -158,7 +158,13 @@ class MemoryFrontier:
         self.recorded: list[FetchOutcome] = []
         self.unseen_calls: list[list[str]] = []
 
-    def unseen_articles(self, source: str, urls: Iterable[str], now: datetime) -> set[str]:
+    def unseen_articles(
+        self,
+        source: str,
+        urls: Iterable[str],
+        now: datetime,
+        in_window: Callable[[datetime | None], bool] | None = None,
+    ) -> set[str]:
         batch = list(urls)
         self.unseen_calls.append(batch)
         return {u for u in batch if u not in self.known}
@@ -268,10 +274,7 @@ def _child(spec_path: str, out_path: str) -> None:
     sink = RecordingSink()
     window = None
     if spec["since"] or spec["until"]:
-        window = CrawlWindow(
-            datetime.fromisoformat(spec["since"]) if spec["since"] else None,
-            datetime.fromisoformat(spec["until"]) if spec["until"] else None,
-        )
+        window = CrawlWindow.parse(spec["since"], spec["until"])
     progress: list[str] = []
     started = time.monotonic()
     reports = run_crawl(

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, case, func, or_, select
 
-from ingest.frontier import FetchOutcome, Validators
+from ingest.frontier import OUTSIDE_WINDOW, FetchOutcome, Validators
 from ingest.store.db import read_session, upsert, write_transaction
 from ingest.store.models import CopyRow, FetchStateRow
 
@@ -66,13 +66,19 @@ class DbFrontier:
         self.recheck_every = recheck_every
         self.writer = writer
 
-    def unseen_articles(self, source: str, urls: Iterable[str], now: datetime) -> set[str]:
+    def unseen_articles(
+        self,
+        source: str,
+        urls: Iterable[str],
+        now: datetime,
+        in_window: Callable[[datetime | None], bool] | None = None,
+    ) -> set[str]:
         wanted = list(dict.fromkeys(urls))
         skip: set[str] = set()
         with read_session(self.engine) as session:
             for chunk in _chunks(wanted):
                 skip |= self._known_copies(session, chunk, now)
-                skip |= self._settled_urls(session, chunk, now)
+                skip |= self._settled_urls(session, chunk, now, in_window)
         return set(wanted) - skip
 
     def _known_copies(self, session: Any, urls: list[str], now: datetime) -> set[str]:
@@ -89,7 +95,9 @@ class DbFrontier:
                 known.update((url, fetched_url))
         return known
 
-    def _settled_urls(self, session: Any, urls: list[str], now: datetime) -> set[str]:
+    def _settled_urls(
+        self, session: Any, urls: list[str], now: datetime, in_window: Callable[[datetime | None], bool] | None
+    ) -> set[str]:
         rows = session.execute(
             select(
                 FetchStateRow.url,
@@ -103,6 +111,10 @@ class DbFrontier:
         )
         settled: set[str] = set()
         for url, status, error, failures, last in rows:
+            if error and error.startswith(OUTSIDE_WINDOW):
+                if in_window is not None and not in_window(outside_window_date(error)):
+                    settled.add(url)
+                continue
             gave_up = failures >= _TRANSIENT_RETRIES and now - last < _RETRY_AFTER_GIVING_UP
             if not is_transient(status, error) or gave_up:
                 settled.add(url)
@@ -141,6 +153,14 @@ class DbFrontier:
         elif rows:
             with write_transaction(self.engine) as session:
                 record_fetch_state(session, rows)
+
+
+def outside_window_date(error: str) -> datetime | None:
+    """The publication date an `outside-window: published ISO` error recorded (None if unknown)."""
+    try:
+        return datetime.fromisoformat(error.rsplit(" ", 1)[-1])
+    except ValueError:
+        return None
 
 
 def fetch_state_row(o: FetchOutcome) -> dict[str, Any]:
