@@ -4,10 +4,11 @@ Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG)``) is the only mechanism 
 SIGKILL of the parent: nothing in the parent runs then. Two kinds of children use it:
 
 - the worker's crawl processes (armed between fork and exec, see ``ingest.worker``);
-- `run-once`'s extraction pool: its forkserver (armed when it imports ``ingest.forkserver_init``,
-  preloaded for that purpose) and each extraction process (armed by the pool's initializer).
-  Before this, ``kill -9`` of `run-once` left the forkserver, the resource tracker and the
-  extraction processes behind (~250 MB); the tracker exits by itself once the others are gone.
+- `run-once`'s extraction pool: each extraction process (armed by the pool's initializer). Its
+  forkserver instead watches its parent's pid (``ingest.forkserver_init``): the signal would fire
+  when the *thread* that started it exits, not the process. Before this, ``kill -9`` of `run-once`
+  left the forkserver, the resource tracker and the extraction processes behind (~250 MB); the
+  tracker exits by itself once the others are gone.
 
 Elsewhere than glibc Linux the call is a no-op and children outlive a killed parent.
 """
