@@ -383,21 +383,6 @@ class Pipeline:
         self._thread = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._thread.start()
         self._failure: BaseException | None = None
-        self._warming = threading.Thread(target=self._warm_pool, name="ingest-pool-start", daemon=True)
-        self._warming.start()
-
-    def _warm_pool(self) -> None:
-        """Start the extraction processes now, while the crawler imports Scrapy and opens its spiders.
-
-        The pool starts a process on demand: the first page's submit started the forkserver, which
-        imports the extractor before forking, and blocked the reactor thread meanwhile (a run of
-        one article: 2.0 s from the crawl's end to the run's end, 0.2 s of it crawling).
-        """
-        try:
-            for _ in range(self._workers):
-                self._pool.submit(os.getpid)
-        except RuntimeError:  # closed before the workers started (an empty run)
-            pass
 
     # -- PageSink -----------------------------------------------------------------------------
     def accept(self, page: FetchedPage) -> None:
@@ -427,7 +412,6 @@ class Pipeline:
 
     def close(self) -> RunStats:
         """Wait for every queued page to be extracted and stored; return the run's counters."""
-        self._warming.join()
         self._pool.shutdown(wait=True)
         self._queue.put(_CLOSE)
         self._thread.join()
