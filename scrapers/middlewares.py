@@ -263,7 +263,7 @@ class RobotsRulesMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
             parser = self.parser_for(status, body, detail)
             if isinstance(parser, UnavailableRobots):
-                logger.warning("robots.txt unavailable (%s): %s; nothing is fetched from that host", detail, robotsurl)
+                logger.info("robots.txt unavailable (%s): %s; nothing is fetched from that host", detail, robotsurl)
                 self.crawler.signals.send_catch_log(robots_unavailable, url=robotsurl, status=status, reason=detail)
             self.settle(netloc, parser)
         parser = self._parsers[netloc]

@@ -136,9 +136,14 @@ _ran = False
 _ran_lock = threading.Lock()
 
 # Scrapy loggers that report one failed page each (a 500 after its retries, a body over the size
-# cap) at WARNING/ERROR. The run summary counts these by reason; logged too, a crawl of a site with
-# 500 bad pages printed 500 error lines. They stay visible at --log-level info.
-PAGE_FAILURE_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.core.downloader.handlers.http11")
+# cap, before or after decompression) at WARNING/ERROR. The run summary counts these by reason;
+# logged too, a crawl of a site with 500 bad pages printed 500 error lines. They stay visible at
+# --log-level info.
+PAGE_FAILURE_LOGGERS = (
+    "scrapy.downloadermiddlewares.retry",
+    "scrapy.core.downloader.handlers.http11",
+    "scrapy.downloadermiddlewares.httpcompression",  # a Content-Encoding bomb: counted `too-large`
+)
 
 
 def _as_info(record: logging.LogRecord) -> bool:
