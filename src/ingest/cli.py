@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import time as time_module
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -235,19 +236,32 @@ class _Progress:
 
     Redrawn from the run's final figures when it ends, so the last line shown agrees with the
     summary (fetch errors of feeds and sitemaps are only known per source when it finishes).
+    A backfill also shows how many of its window's days have articles stored, and an estimate
+    of the time left from that share.
     """
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, window_days: list[str] | None = None) -> None:
         self.enabled = enabled
+        self.window_days = set(window_days or ())
+        self.started = time_module.monotonic()
 
     def __call__(self, stats: RunStats) -> None:
         if self.enabled:
             line = (
                 f"\rpages {stats.pages_fetched}  articles {stats.articles_extracted}  "
-                f"new stories {stats.new_stories}  linked {stats.copies_linked}  errors {stats.error_count}\x1b[K"
+                f"new stories {stats.new_stories}  linked {stats.copies_linked}  errors {stats.error_count}"
             )
-            sys.stderr.write(line)
+            sys.stderr.write(line + self.window_part(stats) + "\x1b[K")
             sys.stderr.flush()
+
+    def window_part(self, stats: RunStats) -> str:
+        """`  days 12/31  ETA 4m` for a backfill; empty otherwise."""
+        if not self.window_days:
+            return ""
+        done, total = len(stats.days_stored & self.window_days), len(self.window_days)
+        elapsed = time_module.monotonic() - self.started
+        eta = f"{elapsed * (total - done) / done / 60:.0f}m" if 0 < done < total else "-"
+        return f"  days {done}/{total}  ETA {eta}"
 
     def done(self, final: RunStats | None = None) -> None:
         if self.enabled:
@@ -311,7 +325,8 @@ def run_once_cmd(
             window = CrawlWindow.parse(since, until)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-    bar = _Progress(sys.stderr.isatty() if progress is None else progress)
+    days = window.days(datetime.now(UTC).date()) if window is not None else None
+    bar = _Progress(sys.stderr.isatty() if progress is None else progress, days)
     with _store(settings) as engine:
         result = run_once(
             engine, sources, settings, window=window, on_progress=bar, log_level=ctx.obj["log_level"], run_id=run_id

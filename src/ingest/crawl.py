@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from ingest.config import Settings, Source
@@ -62,6 +62,18 @@ class CrawlWindow:
 
     def describe(self) -> dict[str, str | None]:
         return {"since": _text(self.since), "until": _text(self.until)}
+
+    def days(self, today: date) -> list[str]:
+        """The window's days (ISO), for progress: since's day through until's (or today's); empty
+        without a `since` (an incremental run has no window to get through)."""
+        if self.since is None:
+            return []
+        first, last = _day(self.since), _day(self.until) if self.until is not None else today
+        return [(first + timedelta(days=k)).isoformat() for k in range((last - first).days + 1)]
+
+
+def _day(bound: Bound) -> date:
+    return bound.date() if isinstance(bound, datetime) else bound
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -139,11 +139,13 @@ class ArticleWriter:
         dedup: Deduplicator,
         stats: RunStats,
         recurring: RecurringLines | None = None,
+        timezones: Mapping[str, tzinfo] | None = None,
     ) -> None:
         self.source_ids = source_ids
         self.dedup = dedup
         self.stats = stats
         self.recurring = recurring or RecurringLines()
+        self.timezones = dict(timezones or {})  # per source, for the days a backfill has stored
 
     def write(self, session: Session, item: Extracted | FetchRecords) -> None:
         self.write_all(session, [item])
@@ -217,6 +219,9 @@ class ArticleWriter:
         changed: list[tuple[int, Any, dict[str, Any], Fingerprint]] = []
         for position, (article, prepared) in enumerate(articles):
             self.stats.tally(article.source, "stored")
+            if article.published_at is not None:
+                local = article.published_at.astimezone(self.timezones.get(article.source, UTC))
+                self.stats.days_stored.add(local.date().isoformat())
             existing = stored.get(article.url)
             aliases += self._alias(article, existing.fetched_url if existing is not None else None)
             if existing is None:
@@ -374,7 +379,13 @@ class Pipeline:
         self.stats = RunStats()
         recurring = load_recurring(engine, self.sources)
         self._warmup = Warmup(recurring)
-        self._writer = ArticleWriter(ensure_sources(engine, sources), dedup or Deduplicator(), self.stats, recurring)
+        self._writer = ArticleWriter(
+            ensure_sources(engine, sources),
+            dedup or Deduplicator(),
+            self.stats,
+            recurring,
+            timezones={s.name: s.tz for s in sources},
+        )
         self._on_progress = on_progress
         self._keep_raw = keep_raw  # archive raw pages (off when re-extracting from the archive)
         self._workers = workers or os.cpu_count() or 1

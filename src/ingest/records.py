@@ -86,6 +86,9 @@ class RunStats:
     # from one that merely published little.
     by_source: dict[str, dict[str, int]] = field(default_factory=dict)
     refused_live: int = 0  # article fetches refused so far (progress only; the reports count them)
+    # Days (each source's own, ISO) on which an article stored this run was published: how far
+    # a backfill has got through its window (progress only).
+    days_stored: set[str] = field(default_factory=set)
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -105,7 +108,12 @@ class RunStats:
         return sum(self.errors.values()) + self.refused_live
 
     def copy(self) -> RunStats:
-        return replace(self, errors=dict(self.errors), by_source={k: dict(v) for k, v in self.by_source.items()})
+        return replace(
+            self,
+            errors=dict(self.errors),
+            by_source={k: dict(v) for k, v in self.by_source.items()},
+            days_stored=set(self.days_stored),
+        )
 
     def restore(self, snapshot: RunStats) -> None:
         """Roll the counters back to `snapshot` (after a failed transaction)."""

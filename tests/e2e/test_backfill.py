@@ -113,3 +113,17 @@ def test_backfill_window_errors_are_one_line_and_exit_2(site: Site, store: str) 
     assert done.returncode == 2 and "is after" in done.stderr and "Traceback" not in done.stderr
     done = ingest("backfill-status", "--since", "yesterday", "--until", DAY, database_url=store)
     assert done.returncode == 2 and "not a day" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_backfill_shows_the_days_of_its_window_it_has_stored(site: Site, store: str) -> None:
+    # --progress forces the live line into the pipe: the last one is drawn from the final figures.
+    args = ("--sources", str(site.sources_file), "--progress", "--since", "2025-05-17", "--until", DAY)
+    run = ingest("run-once", *args, database_url=store, check=True)
+    last = run.stderr.split("\r")[-1]
+    assert re.search(r"days 2/2  ETA -", last), last[-500:]
+
+
+def test_the_window_lists_its_days_through_today_when_it_has_no_end() -> None:
+    window = CrawlWindow.parse("2025-05-30", None)
+    assert window.days(date(2025, 6, 2)) == ["2025-05-30", "2025-05-31", "2025-06-01", "2025-06-02"]
+    assert CrawlWindow.parse(None, None).days(date(2025, 6, 2)) == []
