@@ -59,7 +59,8 @@ class SourceStatus:
         return "; ".join(self.warnings) or None
 
 
-def _report_of(run: RunRow, name: str) -> dict[str, Any]:
+def report_of(run: RunRow, name: str) -> dict[str, Any]:
+    """One source's report within a run's detail (a run may crawl several sources); {} if absent."""
     for report in (run.detail or {}).get("sources", []):
         if report.get("source") == name:
             return dict(report)
@@ -95,7 +96,7 @@ def _zero_streak(runs: list[RunRow], name: str) -> int:
     for run in runs:
         if run.outcome in ("running", "interrupted", "timed-out"):  # incomplete: proves nothing
             continue
-        found_nothing = _found_nothing(_report_of(run, name))
+        found_nothing = _found_nothing(report_of(run, name))
         if found_nothing is None:
             continue
         if not found_nothing:
@@ -124,7 +125,7 @@ def _status(engine: Engine, name: str, source: Source | None, row: SourceRow | N
     last = runs[0] if runs else None
     enabled = source.enabled if source is not None else False
     nxt = next_run_after(source, last.started_at if last else None) if source is not None and enabled else None
-    reports = [_report_of(r, name) for r in finished]
+    reports = [report_of(r, name) for r in finished]
     errors: dict[str, int] = {}
     for report in reports:
         for kind, n in report.get("errors", {}).items():

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from ingest.config import Source
-from ingest.status import SourceStatus, _report_of, source_statuses
+from ingest.status import SourceStatus, report_of, source_statuses
 from ingest.store.db import read_session
 from ingest.store.models import CopyRow, SourceRow, StoryRow
 from ingest.store.runs import last_runs
@@ -58,7 +58,7 @@ class OutletStats:
             "last_run_at": _iso(s.last_run_at) if s else None,
             "last_outcome": s.last_outcome if s else None,
             "healthy": s.healthy if s else None,
-            "run_error_rate": s.error_rate if s else None,
+            "run_error_rate": s.failed_run_rate if s else None,  # failed or timed-out crawls
             "page_error_rate": None if self.page_error_rate is None else round(self.page_error_rate, 4),
             "warnings": s.warnings if s else [],
         }
@@ -123,7 +123,7 @@ def _add_health(engine: Engine, stats: dict[str, OutletStats], sources: list[Sou
     for status in source_statuses(engine, sources):
         stats[status.name].status = status
     for name, run in last_runs(engine, list(stats)).items():
-        report = _report_of(run, name)
+        report = report_of(run, name)
         errors = sum((report.get("errors") or {}).values())
         pages = report.get("pages", 0) + errors
         stats[name].page_error_rate = errors / pages if pages else None
