@@ -57,6 +57,7 @@ NORMAL_RUN_CHILDREN = 2  # newest sitemap-index children followed in an incremen
 MAX_CHILDREN = 2000  # sitemap-index children followed in a backfill
 MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this would make the source uncrawlable
 SITEMAP_MAXSIZE = 64 * 1024 * 1024  # sitemaps may be 50 MB; article pages stay at max_page_bytes
+DOCUMENT_KINDS = frozenset({"feed", "sitemap", "listing", "homepage"})
 T = TypeVar("T")
 # Reasons the fetch guard (or the resolver) gives: the request was never sent.
 REFUSALS = frozenset({"offsite-request", "private-address", "bad-scheme", "bad-url", "url-too-long"})
@@ -163,6 +164,7 @@ class NewsSpider(scrapy.Spider):
         self._channel_urls: dict[str, set[str]] = {"feed": set(), "sitemap": set(), "listing": set()}
         self._discovery_queued: set[str] = set()  # feed/sitemap/listing URLs already requested
         self._outcomes: list[FetchOutcome] = []
+        self._read_whole: dict[str, FetchOutcome] = {}  # documents read whole, recorded if the crawl finishes
         self._discovery_started = False
         self._walks: dict[int, _Walk] = {}  # backfill: listing pages waiting for their articles
         self._walk_seq = 0
@@ -301,9 +303,14 @@ class NewsSpider(scrapy.Spider):
             validators = Validators(etag.decode("latin-1") if etag else None, lm.decode("latin-1") if lm else None)
             if error is None:
                 content_hash = hashlib.sha1(response.body).hexdigest()
-        self._outcomes.append(
-            FetchOutcome(url, self.source.name, kind, status, datetime.now(UTC), validators, content_hash, error)
-        )
+        outcome = FetchOutcome(url, self.source.name, kind, status, datetime.now(UTC), validators, content_hash, error)
+        if kind in DOCUMENT_KINDS:
+            # A document's validators say "unchanged" to the next run: not before its articles are stored.
+            if error is None and 200 <= status < 300:
+                self._read_whole[url] = outcome
+                return
+            self._read_whole.pop(url, None)  # not read whole after all (links capped, XML error)
+        self._outcomes.append(outcome)
         if len(self._outcomes) >= RECORD_BATCH:
             self._flush_outcomes()
 
@@ -765,6 +772,8 @@ class NewsSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self._flush_outcomes()
+        if reason == "finished":  # a crawl cut short reads its documents whole again next run
+            self.frontier.record_read_whole(self._read_whole.values())
         self.report.finish_reason = reason
         stats = self.crawler.stats
         self.report.requests = int(stats.get_value("downloader/request_count", 0) or 0) if stats else 0

@@ -402,6 +402,7 @@ class Pipeline:
         self._thread = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._thread.start()
         self._failure: BaseException | None = None
+        self._after_pages: list[dict[str, Any]] = []
 
     # -- PageSink -----------------------------------------------------------------------------
     def accept(self, page: FetchedPage) -> None:
@@ -420,6 +421,11 @@ class Pipeline:
         """The frontier's writes, queued for the writer thread: the crawler never waits on the store."""
         self._queue.put(FetchRecords(rows))
 
+    def record_fetches_after_pages(self, rows: list[dict[str, Any]]) -> None:
+        """Frontier writes held until every page accepted so far is extracted and queued (`close`):
+        the documents a crawl read whole, whose validators must not outlive their articles."""
+        self._after_pages.extend(rows)
+
     # -- plumbing -------------------------------------------------------------------------------
     def _extracted(self, future: Future[Extracted]) -> None:
         self._in_flight.release()
@@ -432,6 +438,8 @@ class Pipeline:
     def close(self) -> RunStats:
         """Wait for every queued page to be extracted and stored; return the run's counters."""
         self._pool.shutdown(wait=True)
+        if self._after_pages:
+            self._queue.put(FetchRecords(self._after_pages))
         self._queue.put(_CLOSE)
         self._thread.join()
         if self._failure is not None:

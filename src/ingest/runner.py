@@ -127,6 +127,7 @@ def _run(
                 recheck_window=parse_duration(settings.recheck_window),
                 recheck_every=parse_duration(settings.recheck_every),
                 writer=pipeline.record_fetches,
+                writer_after_pages=pipeline.record_fetches_after_pages,
             )
             reports = run_crawl(list(sources), settings, pipeline, frontier, window, log_level=log_level)
         except KeyboardInterrupt:  # SIGINT/SIGTERM before Scrapy took the signals over

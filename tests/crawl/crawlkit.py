@@ -185,6 +185,9 @@ class MemoryFrontier:
             if o.kind == "article" and o.error is None:
                 self.known.add(o.url)
 
+    def record_read_whole(self, outcomes: Iterable[FetchOutcome]) -> None:
+        self.record(outcomes)
+
 
 class RecordingSink:
     def __init__(self) -> None:

@@ -58,13 +58,16 @@ class DbFrontier:
         recheck_window: timedelta,
         recheck_every: timedelta,
         writer: Callable[[list[dict[str, Any]]], None] | None = None,
+        writer_after_pages: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         """`writer`, when given, takes the fetch-state rows to write (the pipeline's writer thread),
-        so that recording a fetch never waits for the store's write lock."""
+        so that recording a fetch never waits for the store's write lock; `writer_after_pages`
+        takes the rows of documents read whole, to write once the run's pages are stored."""
         self.engine = engine
         self.recheck_window = recheck_window
         self.recheck_every = recheck_every
         self.writer = writer
+        self.writer_after_pages = writer_after_pages
 
     def unseen_articles(
         self,
@@ -148,8 +151,14 @@ class DbFrontier:
         rows = [
             fetch_state_row(o) for o in outcomes if not (o.kind == "article" and 200 <= o.status < 300 and not o.error)
         ]
-        if rows and self.writer is not None:
-            self.writer(rows)
+        self._write(rows, self.writer)
+
+    def record_read_whole(self, outcomes: Iterable[FetchOutcome]) -> None:
+        self._write([fetch_state_row(o) for o in outcomes], self.writer_after_pages)
+
+    def _write(self, rows: list[dict[str, Any]], writer: Callable[[list[dict[str, Any]]], None] | None) -> None:
+        if rows and writer is not None:
+            writer(rows)
         elif rows:
             with write_transaction(self.engine) as session:
                 record_fetch_state(session, rows)
