@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 PORT   ?= 8700
 # A stamp, not the venv directory: a venv whose install failed half-way is redone.
 STAMP  := $(VENV)/.installed
-# The compiled kernel (ingest._kernels): an editable install builds it once, so a change to its
+# The compiled kernel (ingest.dedup._kernels): an editable install builds it once, so a change to its
 # sources re-runs the install, which rebuilds it (a C compiler is needed).
-KERNEL := setup.py src/ingest/_kernels.pyx src/ingest/_kernels.h
+KERNEL := setup.py src/ingest/dedup/_kernels.pyx src/ingest/dedup/_kernels.h
 
 .PHONY: install demo test test-sqlite lint typecheck bench bench-scale clean
 
@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml $(KERNEL)
 	@{ $(BIN)/python -m pip install --quiet --upgrade pip && \
 	   $(BIN)/python -m pip install --quiet -e ".[dev]"; } > $(VENV)/install.log 2>&1 \
 	  || { cat $(VENV)/install.log; exit 1; }
+	@# The dev kit (src/ingest_dev: dev set, extraction bench) is on this venv's path only: no wheel has it.
+	@echo "$(CURDIR)/src" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ingest-dev.pth"
 	@touch $(STAMP)
 
 # Serve the bundled sample web on 127.0.0.1:$(PORT)+, crawl it into the default SQLite store
@@ -44,16 +46,16 @@ demo: install
 # Lint and type-check first: CI runs this target, so a clean checkout stays ruff- and mypy-clean.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check --quiet src scrapers db tests bench
-	$(BIN)/mypy src/ingest scrapers
+	$(BIN)/ruff format --check --quiet src db tests bench
+	$(BIN)/mypy src/ingest src/ingest_dev
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src scrapers db tests bench
+	$(BIN)/ruff format --check src db tests bench
 
 typecheck: install
-	$(BIN)/mypy src/ingest scrapers
+	$(BIN)/mypy src/ingest src/ingest_dev
 
 bench: install
 	$(BIN)/python bench/run.py
@@ -62,4 +64,4 @@ bench-scale: install
 	$(BIN)/python bench/run.py --scale
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache build src/ingest/_kernels.c src/ingest/_kernels.*.so
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache build src/ingest/dedup/_kernels.c src/ingest/dedup/_kernels.*.so

@@ -5,9 +5,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 kernels = Extension(
-    "ingest._kernels",
-    ["src/ingest/_kernels.pyx"],
-    depends=["src/ingest/_kernels.h"],
+    "ingest.dedup._kernels",
+    ["src/ingest/dedup/_kernels.pyx"],
+    depends=["src/ingest/dedup/_kernels.h"],
     include_dirs=[numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # No -march: a wheel must run on any machine of its platform (the MinHash loop picks AVX2

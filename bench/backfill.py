@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ingest.sampleweb import SampleWeb, load_ground_truth
-from ingest.sampleweb.urls import ARTICLE_PATTERNS
+from ingest.demo import SampleWeb, load_ground_truth
+from ingest.demo.urls import ARTICLE_PATTERNS
 from ingest.store.db import make_engine
 from ingest.store.models import CopyRow, SourceRow
 

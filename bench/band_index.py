@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine, text
 
-from ingest.bandindex import BandIndex
-from ingest.fingerprint import band_keys, probe_keys
+from ingest.dedup.bandindex import BandIndex
+from ingest.dedup.fingerprint import band_keys, probe_keys
 from ingest.store.db import open_store, write_transaction
 
 BIG_BUCKET, CURRENT_BUCKET = 2_000, 1_100

@@ -4,7 +4,7 @@
     .venv/bin/python bench/crawl.py --pages 5000 --extract      # `ingest run-once`: extraction, dedup, SQLite
     .venv/bin/python bench/crawl.py --pages 5000 --both         # both (the default)
 
-The sample web runs in its own process (`python -m ingest.sampleweb serve`), so serving does not
+The sample web runs in its own process (`python -m ingest.demo serve`), so serving does not
 share the crawler's GIL; every measured crawl runs in a fresh subprocess, because Twisted's reactor
 starts once per process. The sources file holds only the bulk outlet, crawled as a backfill
 (`--since` before its first article), so the spider walks every sitemap-index child.
@@ -69,7 +69,7 @@ class Result:
 def sample_web(scale: int) -> Iterator[tuple[str, int]]:
     """Serve the sample web (with `scale` bulk pages) in a subprocess; yields (bulk base URL, pid)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ingest.sampleweb", "serve", "--port", "0", "--scale", str(scale)],
+        [sys.executable, "-m", "ingest.demo", "serve", "--port", "0", "--scale", str(scale)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -100,7 +100,7 @@ def _proc_cpu(pid: int) -> float:
 
 
 def _sources_file(base: str, directory: Path) -> Path:
-    from ingest.sampleweb.sources import render_sources_yaml
+    from ingest.demo.sources import render_sources_yaml
 
     path = directory / "sources.yaml"
     path.write_text(render_sources_yaml({"bulk": base}), encoding="utf-8")
@@ -113,8 +113,9 @@ def _sources_file(base: str, directory: Path) -> Path:
 def _child_noop(sources_path: str) -> None:
     """Extraction off: run_crawl with a counting sink and a frontier that knows nothing. Prints JSON."""
     from ingest.config import Settings, load_sources
-    from ingest.crawl import CrawlWindow, run_crawl
-    from ingest.frontier import Validators
+    from ingest.crawl.contracts import CrawlWindow
+    from ingest.crawl.crawler import run_crawl
+    from ingest.crawl.frontier import Validators
     from ingest.records import FetchedPage, Rejection
 
     class CountingSink:

@@ -24,10 +24,10 @@ import numpy as np
 import xxhash
 from datasketch.lsh import _optimal_param
 
-from ingest.devset import DevDoc, base_stories, generate
-from ingest.fingerprint import DEFAULT, DedupParams, Fingerprint, _minhash, band_keys, fingerprint
-from ingest.normalize import normalize
-from ingest.similarity import compare, verify
+from ingest.dedup.fingerprint import DEFAULT, DedupParams, Fingerprint, _minhash, band_keys, fingerprint
+from ingest.dedup.similarity import compare, verify
+from ingest.text import normalize
+from ingest_dev.devset import DevDoc, base_stories, generate
 
 SHINGLINGS = ("w1", "w2", "w3", "w4", "w5", "c5")
 LSH_THRESHOLDS = (0.1, 0.15, 0.2, 0.3, 0.5)

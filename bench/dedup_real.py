@@ -38,11 +38,11 @@ import numpy as np
 from sqlalchemy import select
 
 from ingest.config import Source
-from ingest.dedup import Deduplicator
-from ingest.fingerprint import band_keys, fingerprint
-from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources
+from ingest.dedup.deduplicator import Deduplicator
+from ingest.dedup.fingerprint import band_keys, fingerprint
+from ingest.dedup.similarity import verify
 from ingest.records import Article, RunStats
-from ingest.similarity import verify
+from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow
 

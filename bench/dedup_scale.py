@@ -51,16 +51,16 @@ from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from ingest import devset
-from ingest.bandindex import BandIndex
 from ingest.config import Source
-from ingest.dedup import Deduplicator, numbers_text, shingle_bytes, signature_bytes, time_bucket
-from ingest.devset import BaseStory, generate
-from ingest.fingerprint import band_keys, fingerprint, probe_keys
-from ingest.normalize import normalize
-from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
+from ingest.dedup.bandindex import BandIndex
+from ingest.dedup.deduplicator import Deduplicator, numbers_text, shingle_bytes, signature_bytes, time_bucket
+from ingest.dedup.fingerprint import band_keys, fingerprint, probe_keys
 from ingest.records import Article, RunStats
+from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow, StoryRow
+from ingest.text import normalize
+from ingest_dev.devset import BaseStory, generate
 
 OUTLETS = [f"outlet{i:02d}" for i in range(12)]
 START = datetime(2023, 6, 1, tzinfo=UTC)

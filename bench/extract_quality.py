@@ -16,11 +16,11 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
-from ingest.extract import extract
-from ingest.extractbench import token_prf
-from ingest.normalize import normalize
+from ingest.demo import SampleWeb, load_ground_truth
+from ingest.extract.extractor import extract
 from ingest.records import Article, FetchedPage
-from ingest.sampleweb import SampleWeb, load_ground_truth
+from ingest.text import normalize
+from ingest_dev.extractbench import token_prf
 
 TIMEZONE = "Africa/Casablanca"
 

@@ -7,14 +7,14 @@ Reads two public labelled sets when present (never copied into the project, neve
     ../shared/datasets/wcxb-dev-articles/       dev/html/<id>.html.gz, dev/ground-truth/<id>.json
     ../shared/datasets/article-extraction-benchmark/   html/<id>.html.gz, ground-truth.json
 
-1. English pages: token F1 of `ingest.extract` (en allowed) against plain `trafilatura.extract()`,
+1. English pages: token F1 of `ingest.extract.extractor` (en allowed) against plain `trafilatura.extract()`,
    both scored against the gold main content.
 2. Real templates: in each page, the main-content element (the deepest element holding 80% of the
    gold text) is emptied and filled with one of our own Arabic articles (the dev set's stories, from a
    two-line brief to a long report); title, meta, JSON-LD and date are ours, every other byte of chrome
    is the real page's. Each template serves `--fills` articles, like an outlet serving many articles
    in one chrome, and they go through what the pipeline runs: `extract` in the worker, then the
-   outlet's recurring-line pass over the template's pages (`ingest.extract.settle`).
+   outlet's recurring-line pass over the template's pages (`ingest.extract.extractor.settle`).
    Scored: coverage (stored / rejected by reason), empty stored texts, token F1 against the text we
    inserted, chrome leaks (stored tokens we did not insert), titles, dates.
 3. Templates are split into a tuning half and a check half (fixed seed); both are reported.
@@ -40,12 +40,12 @@ import py3langid
 import trafilatura
 from lxml.html import HtmlElement
 
-from ingest.boilerplate import RecurringLines
-from ingest.devset import BaseStory, base_stories
-from ingest.extract import decode, extract, settle
-from ingest.extractbench import token_prf
-from ingest.normalize import tokens
+from ingest.extract.boilerplate import RecurringLines
+from ingest.extract.extractor import decode, extract, settle
 from ingest.records import Article, FetchedPage, Rejection
+from ingest.text import tokens
+from ingest_dev.devset import BaseStory, base_stories
+from ingest_dev.extractbench import token_prf
 
 DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 WCXB = DATASETS / "wcxb-dev-articles"
@@ -131,7 +131,7 @@ def english_pages(pages: Sequence[RealPage]) -> list[RealPage]:
 
 def report_english(pages: Sequence[RealPage]) -> None:
     print("### English real pages: token F1 against the gold main content\n")
-    print("| set | half | pages | `ingest.extract` F1 | plain `trafilatura.extract()` F1 | difference |")
+    print("| set | half | pages | `ingest.extract.extractor` F1 | plain `trafilatura.extract()` F1 | difference |")
     print("|---|---|---|---|---|---|")
     f1s: dict[str, tuple[float, float]] = {}
     for page in pages:

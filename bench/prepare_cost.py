@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedup_scale import corpus
 
-from ingest.fingerprint import fingerprint, prepare
-from ingest.similarity import compare
+from ingest.dedup.fingerprint import fingerprint, prepare
+from ingest.dedup.similarity import compare
 
 
 def best_of(rounds: int, run: Callable[[], object]) -> float:

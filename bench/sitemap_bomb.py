@@ -5,7 +5,7 @@
 The crawl of an empty sitemap is the baseline (a crawl process costs that much with no bomb).
 
 Three bodies, each served as a source's only sitemap on a local server and crawled by
-`ingest.crawl.run_crawl` in a fresh process (a frontier that knows nothing, extraction off):
+`ingest.crawl.crawler.run_crawl` in a fresh process (a frontier that knows nothing, extraction off):
 
 * zeros: 1 GiB of NUL bytes, gzipped (~1 MB);
 * entries: 1 GiB of distinct <url> entries, gzipped (its trailer declares the size);
@@ -92,8 +92,8 @@ def child(spec_path: str) -> None:
     from datetime import datetime
 
     from ingest.config import Settings, Source
-    from ingest.crawl import run_crawl
-    from ingest.frontier import FetchOutcome, Validators
+    from ingest.crawl.crawler import run_crawl
+    from ingest.crawl.frontier import FetchOutcome, Validators
 
     spec = json.loads(Path(spec_path).read_text())
 
@@ -165,7 +165,7 @@ def main() -> None:
     bodies["/empty.xml"] = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>'  # the baseline
     print(f"built the bombs in {time.perf_counter() - t:.0f} s: " + ", ".join(
         f"{p} {len(b) / 1e6:.1f} MB" for p, b in bodies.items()))  # fmt: skip
-    from scrapers.discovery import parse_sitemap
+    from ingest.crawl.discovery import parse_sitemap
 
     for path in ("/zeros.xml.gz", "/entries.xml.gz", "/lying.xml.gz"):
         t = time.perf_counter()

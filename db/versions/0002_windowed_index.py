@@ -63,10 +63,10 @@ def upgrade() -> None:
 def _index_stored_copies(conn: sa.Connection) -> None:
     """One `lsh_index` row per band of every stored copy, and its `lsh_log` row.
 
-    Written here, not by `ingest.dedup.rebuild_index`: that writes the index of the newest revision.
+    Written here, not by `ingest.dedup.deduplicator.rebuild_index`: that writes the index of the newest revision.
     """
-    from ingest.dedup import time_bucket
-    from ingest.fingerprint import band_keys
+    from ingest.dedup.deduplicator import time_bucket
+    from ingest.dedup.fingerprint import band_keys
 
     cols = (_COPIES.c.id, _COPIES.c.signature, _COPIES.c.published_at)
     last = 0

@@ -63,8 +63,8 @@ def _index_stored_copies(conn: sa.Connection) -> None:
 
     No `lsh_log` rows: no process can hold a cache of tables that did not exist.
     """
-    from ingest.dedup import time_bucket
-    from ingest.fingerprint import band_keys, probe_keys
+    from ingest.dedup.deduplicator import time_bucket
+    from ingest.dedup.fingerprint import band_keys, probe_keys
 
     for rows in _batches(conn, _COPIES.c.id, _COPIES.c.signature, _COPIES.c.published_at):
         blobs, probes = [], []
@@ -109,7 +109,7 @@ def downgrade() -> None:
 
 def _refill_band_rows(conn: sa.Connection) -> None:
     """One `lsh_index` row per band key of each blob (the first `DEFAULT.bands`; the rest are probe keys)."""
-    from ingest.fingerprint import DEFAULT
+    from ingest.dedup.fingerprint import DEFAULT
 
     for rows in _batches(conn, _KEYS.c.copy_id, _KEYS.c.bucket, _KEYS.c["keys"]):
         band_rows = [

@@ -28,7 +28,7 @@ _OLD_PROBE = sa.table("lsh_probe", sa.column("key", sa.BigInteger()), sa.column(
 
 
 def _band_bytes() -> int:
-    from ingest.fingerprint import DEFAULT
+    from ingest.dedup.fingerprint import DEFAULT
 
     return 8 * DEFAULT.bands
 

@@ -40,7 +40,7 @@ log = logging.getLogger("ingest")
 
 def _setup_logging(level: str, fmt: str) -> None:
     """One line per record on stderr; records of a run carry its run id and source(s)."""
-    from ingest.logcontext import ContextFilter
+    from ingest.service.logcontext import ContextFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(level.upper())  # libraries that lower their own loggers' levels still obey --log-level
@@ -307,8 +307,8 @@ def run_once_cmd(
     not fetched again). With --since/--until it backfills that window. Exit code: 0 ok, 3 some
     sources failed or config entries were skipped, 5 every source failed, 4 store unusable.
     """
-    from ingest.crawl import CrawlWindow
-    from ingest.runner import run_once
+    from ingest.crawl.contracts import CrawlWindow
+    from ingest.service.run import run_once
 
     settings = _settings(database_url, data_dir, extract_workers=workers)
     loaded = _load_sources(sources_path)
@@ -418,7 +418,7 @@ def query_cmd(
     source, language, source_count, copy_count, and sources: [{source, url, title, published_at,
     similarity}] for every copy, canonical first.
     """
-    from ingest.query import StoryFilter, find_stories, known_sources
+    from ingest.store.query import StoryFilter, find_stories, known_sources
 
     start, end = _parse_date(since), _parse_date(until, end=True)
     if start and end and start > end:
@@ -489,7 +489,7 @@ def reextract_cmd(
     Use it after an extraction improvement: copies whose text changes are updated and
     re-evaluated against the stories; the others are left alone (idempotent).
     """
-    from ingest.reextract import reextract
+    from ingest.service.reextract import reextract
 
     settings = _settings(database_url, data_dir, extract_workers=workers)
     loaded = _load_sources(sources_path)
@@ -521,8 +521,10 @@ def reextract_cmd(
 def bench_extract_cmd(dataset: Path, limit: int | None) -> None:
     """Score extraction on a labeled dataset: token precision/recall/F1 and pages/s on one core,
     next to plain trafilatura on the same pages."""
-    from ingest.extractbench import bench_dataset
-
+    try:  # a development tool: on the path of a checkout's venv (make install), not in a wheel
+        from ingest_dev.extractbench import bench_dataset
+    except ImportError:
+        raise click.UsageError("bench-extract runs from a development checkout (make install)") from None
     click.echo(bench_dataset(dataset, limit=limit).render())
 
 
@@ -531,7 +533,7 @@ def bench_extract_cmd(dataset: Path, limit: int | None) -> None:
 @store_options
 def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> None:
     """Print one canonical article with every copy, its outlet, URL, time and similarity."""
-    from ingest.query import StoryFilter, find_stories
+    from ingest.store.query import StoryFilter, find_stories
 
     with _store(_settings(database_url, data_dir), read_only=True) as engine:
         stories = find_stories(engine, StoryFilter(ids=(story_id,)))
@@ -553,7 +555,7 @@ def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> 
 def explain_cmd(url: str, database_url: str | None, data_dir: Path | None) -> None:
     """Say why the copy at URL joined its story (or founded one), and how it compares now with its
     story's canonical copy and with the closest other stories."""
-    from ingest.dedup import explain
+    from ingest.dedup.deduplicator import explain
     from ingest.store.db import read_session
     from ingest.urls import canonicalize
 
@@ -645,8 +647,8 @@ def worker_cmd(
     sources file. Config problems at start are fatal (exit 2), with file and line.
     """
     from ingest.config import parse_duration
-    from ingest.telemetry import Metrics
-    from ingest.worker import Worker, WorkerOptions
+    from ingest.service.telemetry import Metrics
+    from ingest.service.worker import Worker, WorkerOptions
 
     settings = _settings(database_url, data_dir)
     loaded = _load_sources(sources_path)
@@ -690,7 +692,7 @@ def status_cmd(sources_path: Path, fmt: str, database_url: str | None, data_dir:
     knows but the sources file does not name are listed after the others. Exit code 3 when any
     configured, enabled source needs attention.
     """
-    from ingest.status import source_statuses
+    from ingest.service.status import source_statuses
 
     loaded = _load_sources(sources_path)
     with _store(_settings(database_url, data_dir), read_only=True) as engine:
@@ -742,7 +744,7 @@ def backfill_status_cmd(
 ) -> None:
     """Articles stored per source and day (each source's own days, its `timezone`), so the holes
     a backfill left show: a day with 0 is a hole. Only reads the store."""
-    from ingest.backfill import backfill_status
+    from ingest.service.backfill import backfill_status
 
     first, last = _day(since, "--since"), _day(until, "--until")
     if first > last:
@@ -853,7 +855,7 @@ def db_upgrade_cmd(database_url: str | None, data_dir: Path | None) -> None:
 def db_reindex_cmd(replace: bool, database_url: str | None, data_dir: Path | None) -> None:
     """Rebuild the LSH index from the stored signatures (after a change of dedup parameters);
     with --replace, rebuild the stories too."""
-    from ingest.dedup import rebuild_index, replace_stories
+    from ingest.dedup.deduplicator import rebuild_index, replace_stories
     from ingest.store.db import write_transaction
 
     with _store(_settings(database_url, data_dir)) as engine, write_transaction(engine) as session:
@@ -887,7 +889,7 @@ def check_config_cmd(path: Path) -> None:
 )
 def sample_web_cmd(port: int, write_sources: Path | None) -> None:
     """Serve the bundled sample web (fake Moroccan outlets) on 127.0.0.1, in the foreground."""
-    from ingest.sampleweb import SampleWeb
+    from ingest.demo import SampleWeb
 
     try:
         web = SampleWeb(base_port=port)  # binds its ports now, so the sources file is right before serving
@@ -930,7 +932,7 @@ def serve_cmd(host: str, port: int, sources_path: Path, database_url: str | None
 @sources_option
 def extract_cmd(target: str, source_name: str | None, sources_path: Path) -> None:
     """Print what would be stored for one page (URL or local HTML file), for debugging a source."""
-    from ingest.extract import extract
+    from ingest.extract.extractor import extract
     from ingest.records import Article, FetchedPage
 
     timezone, languages = "Africa/Casablanca", ("ar", "fr", "en")

@@ -366,7 +366,7 @@ def may_fetch(url: str, policy: FetchPolicy, *, discovery: bool = False) -> str 
     or unspecified address, and the policy does not name it in `private_hosts`).
 
     A name that *resolves* to a private address is refused when it is resolved
-    (``scrapers.resolver``): this function does no I/O.
+    (``ingest.crawl.resolver``): this function does no I/O.
     """
     if len(url) > policy.max_url_length:
         return "url-too-long"

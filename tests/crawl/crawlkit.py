@@ -1,5 +1,5 @@
 """Helpers for crawl tests: a tiny scriptable HTTP server, an in-memory Frontier, a recording
-sink, and `crawl(...)`, which runs `ingest.crawl.run_crawl` in a fresh Python process (Twisted's
+sink, and `crawl(...)`, which runs `ingest.crawl.crawler.run_crawl` in a fresh Python process (Twisted's
 reactor cannot restart, so every crawl test gets its own process) and returns what it saw.
 
 Run as a script (``python crawlkit.py spec.json out.json``) this file is that child process.
@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ingest.frontier import FetchOutcome, Validators
+from ingest.crawl.frontier import FetchOutcome, Validators
 from ingest.records import FetchedPage, Rejection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -269,7 +269,8 @@ def _child(spec_path: str, out_path: str) -> None:
     import hashlib
 
     from ingest.config import Settings, Source
-    from ingest.crawl import CrawlWindow, run_crawl
+    from ingest.crawl.contracts import CrawlWindow
+    from ingest.crawl.crawler import run_crawl
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     sources = [Source.model_validate(s) for s in spec["sources"]]

@@ -7,7 +7,7 @@ import zlib
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from scrapers import discovery
+from ingest.crawl import discovery
 
 BASE = "https://www.x.ma/"
 

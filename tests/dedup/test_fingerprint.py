@@ -1,4 +1,4 @@
-"""Specification of `ingest.fingerprint`: shingles, MinHash signatures, numbers and LSH band keys."""
+"""Specification of `ingest.dedup.fingerprint`: shingles, MinHash signatures, numbers and LSH band keys."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from datasketch import LeanMinHash, MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.devset import base_stories, generate
-from ingest.fingerprint import (
+from ingest.dedup.fingerprint import (
     DEFAULT,
     DedupParams,
     Fingerprint,
@@ -22,8 +21,9 @@ from ingest.fingerprint import (
     prepare,
     probe_keys,
 )
-from ingest.normalize import normalize
-from ingest.similarity import compare
+from ingest.dedup.similarity import compare
+from ingest.text import normalize
+from ingest_dev.devset import base_stories, generate
 
 _WORD = st.text(st.sampled_from(list("ابتثجحدرسعفقلمنهوي")), min_size=2, max_size=8)
 _TEXT = st.lists(_WORD, min_size=5, max_size=120).map(" ".join)

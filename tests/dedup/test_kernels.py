@@ -1,4 +1,4 @@
-"""The compiled kernel (`ingest._kernels`) against plain-Python oracles written here.
+"""The compiled kernel (`ingest.dedup._kernels`) against plain-Python oracles written here.
 
 `prepare`, `fingerprint` and `compare` run compiled code; these tests recompute what they must
 return the slow, obvious way (whole-text `normalize`, xxh3 per word, Python-int shingle hashes,
@@ -19,9 +19,8 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import _kernels
-from ingest.devset import base_stories
-from ingest.fingerprint import (
+from ingest.dedup import _kernels
+from ingest.dedup.fingerprint import (
     _CHUNKS,
     DEFAULT,
     DedupParams,
@@ -32,8 +31,9 @@ from ingest.fingerprint import (
     fingerprint,
     prepare,
 )
-from ingest.normalize import normalize
-from ingest.similarity import compare
+from ingest.dedup.similarity import compare
+from ingest.text import normalize
+from ingest_dev.devset import base_stories
 
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15

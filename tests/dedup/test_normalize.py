@@ -1,11 +1,11 @@
-"""Specification of `ingest.normalize`: spelling variants of one text normalise to one string."""
+"""Specification of `ingest.text`: spelling variants of one text normalise to one string."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.normalize import _fold, normalize, tokens
+from ingest.text import _fold, normalize, tokens
 
 # Arabic letters, digits of three scripts, diacritics, tatweel, punctuation of both scripts, spaces.
 _ALPHABET = st.sampled_from(

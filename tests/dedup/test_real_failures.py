@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingest.fingerprint import DEFAULT, fingerprint
-from ingest.similarity import align, compare, substitution, verify
+from ingest.dedup.fingerprint import DEFAULT, fingerprint
+from ingest.dedup.similarity import align, compare, substitution, verify
 from tests.dedup.realcases import (
     CABLE,
     COUNTRIES,

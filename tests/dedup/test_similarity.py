@@ -1,4 +1,4 @@
-"""Specification of `ingest.similarity`: what verifies as one story, and why not."""
+"""Specification of `ingest.dedup.similarity`: what verifies as one story, and why not."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from ingest.devset import DevDoc, base_stories, generate, hard_negative_groups
-from ingest.fingerprint import DEFAULT, Fingerprint, fingerprint
-from ingest.similarity import compare, verify
+from ingest.dedup.fingerprint import DEFAULT, Fingerprint, fingerprint
+from ingest.dedup.similarity import compare, verify
+from ingest_dev.devset import DevDoc, base_stories, generate, hard_negative_groups
 
 _T0 = datetime(2025, 5, 16, 11, 0)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from ingest.sampleweb import GroundTruth, RequestRecord, SampleWeb, load_ground_truth
+from ingest.demo import GroundTruth, RequestRecord, SampleWeb, load_ground_truth
 from ingest.store.db import make_engine
 from ingest.urls import canonicalize
 from tests.support import postgres_schema_url

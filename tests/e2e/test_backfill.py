@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ingest.crawl import CrawlWindow
-from ingest.sampleweb.urls import ARTICLE_PATTERNS
+from ingest.crawl.contracts import CrawlWindow
+from ingest.demo.urls import ARTICLE_PATTERNS
 from ingest.store.db import make_engine
-from ingest.store.frontier import DbFrontier
+from ingest.store.fetch_state import DbFrontier
 from ingest.store.models import CopyRow
 from tests.e2e.conftest import Site, ingest
 

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.config import load_sources
-from ingest.sampleweb import HostileCase
-from ingest.store.frontier import DbFrontier
+from ingest.demo import HostileCase
+from ingest.store.fetch_state import DbFrontier
 from ingest.store.models import CopyRow, FetchStateRow, RunRow
 from ingest.urls import MAX_URL_LENGTH, canonicalize
 from tests.e2e.conftest import CrawledStore, Site, ingest

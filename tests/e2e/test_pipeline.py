@@ -7,8 +7,8 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 
-from ingest.normalize import normalize
 from ingest.store.models import CopyRow, StoryRow
+from ingest.text import normalize
 from tests.e2e.conftest import CrawledStore, Site, query_jsonl, run_once
 
 
@@ -139,7 +139,7 @@ def test_stored_languages_match_the_ground_truth(site: Site, crawled: CrawledSto
 
 
 def test_stored_text_is_the_article_body(site: Site, crawled: CrawledStore) -> None:
-    from ingest.extractbench import token_prf
+    from ingest_dev.extractbench import token_prf
 
     stored = stored_copies(crawled)
     weak = {

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.boilerplate import RecurringLines, clean_lines, cut_trailing_block, is_dateline, is_ui_line
-from ingest.extract import extract
+from ingest.extract.boilerplate import RecurringLines, clean_lines, cut_trailing_block, is_dateline, is_ui_line
+from ingest.extract.extractor import extract
 from ingest.records import Article, FetchedPage
 
 PROSE = [

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lxml.html import HtmlElement, document_fromstring
 
-from ingest.dates import find_dates, is_date_line, parse_iso, parse_relative, parse_text
+from ingest.extract.dates import find_dates, is_date_line, parse_iso, parse_relative, parse_text
 
 NOW = datetime(2025, 5, 16, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import codecs
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.extract import choose_encoding, decode, extract
+from ingest.extract.extractor import choose_encoding, decode, extract
 from ingest.records import Article, FetchedPage
 
 PAGES = Path(__file__).parent / "pages"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.extract import extract
+from ingest.extract.extractor import extract
 from ingest.records import Article, FetchedPage, Rejection
 
 PAGES = Path(__file__).parent / "pages"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.extract import clean_title, detect_language, extract
+from ingest.extract.extractor import clean_title, detect_language, extract
 from ingest.records import Article, FetchedPage
 
 PAGES = Path(__file__).parent / "pages"

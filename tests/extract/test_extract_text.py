@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extract import extract
+from ingest.extract.extractor import extract
 from ingest.records import Article, FetchedPage
 
 PAGES = Path(__file__).parent / "pages"

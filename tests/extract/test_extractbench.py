@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extractbench import bench_dataset, token_prf
+from ingest_dev.extractbench import bench_dataset, token_prf
 
 
 def test_identical_texts_score_one() -> None:
@@ -40,6 +40,6 @@ def test_bench_dataset_scores_and_times_every_extractor(tmp_path: Path) -> None:
     report = bench_dataset(tmp_path)
     assert report.pages == 1
     ours = report.scores[0]
-    assert ours.name == "ingest.extract" and ours.f1 == pytest.approx(1.0)
+    assert ours.name == "ingest.extract.extractor" and ours.f1 == pytest.approx(1.0)
     assert all(s.pages_per_s > 0 for s in report.scores)
     assert "F1=" in report.render()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.boilerplate import RecurringLines
-from ingest.extract import cap_text, detect_language, extract, settle
+from ingest.extract.boilerplate import RecurringLines
+from ingest.extract.extractor import cap_text, detect_language, extract, settle
 from ingest.records import Article, FetchedPage, Rejection
 
 PAGES = Path(__file__).parent / "pages"

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 
-from ingest.boilerplate import RecurringLines
 from ingest.config import Source
-from ingest.dedup import Deduplicator
-from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.dedup.deduplicator import Deduplicator
+from ingest.extract.boilerplate import RecurringLines
 from ingest.records import Article, RunStats
+from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ingest.sampleweb import GroundTruth, SampleWeb, load_ground_truth
+from ingest.demo import GroundTruth, SampleWeb, load_ground_truth
 
 
 @dataclass

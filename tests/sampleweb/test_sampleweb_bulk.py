@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from ingest.sampleweb import SampleWeb
+from ingest.demo import SampleWeb
 from tests.sampleweb.conftest import fetch
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}loc"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_sources
-from ingest.sampleweb import OUTLETS, SampleWeb, render_sources_yaml, sample_config_text
+from ingest.demo import OUTLETS, SampleWeb, render_sources_yaml, sample_config_text
 from tests.sampleweb.conftest import fetch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_config_sample_yaml_matches_render() -> None:
     text = (REPO / "config" / "sample.yaml").read_text(encoding="utf-8")
-    assert text == sample_config_text(), "run: python -m ingest.sampleweb config > config/sample.yaml"
+    assert text == sample_config_text(), "run: python -m ingest.demo config > config/sample.yaml"
     assert text.startswith("# GENERATED")
     assert sample_config_text().endswith(
         render_sources_yaml({name: f"http://127.0.0.1:{8700 + k}" for k, name in enumerate(OUTLETS)})
@@ -79,7 +79,7 @@ def test_serve_forever_prints_each_outlet_and_stops_on_ctrl_c() -> None:
     import sys
 
     base = _free_port_run(len(OUTLETS))
-    cmd = [sys.executable, "-m", "ingest.sampleweb", "serve", "--port", str(base)]
+    cmd = [sys.executable, "-m", "ingest.demo", "serve", "--port", str(base)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

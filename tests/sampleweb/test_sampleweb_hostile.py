@@ -6,8 +6,8 @@ import re
 import time
 import zlib
 
-from ingest.sampleweb import GroundTruth, HostileCase, SampleWeb
-from ingest.sampleweb.hostile import BOMB_BYTES, ENCODING_BOMB_BYTES, FLOOD_LINKS, HUGE_BYTES
+from ingest.demo import GroundTruth, HostileCase, SampleWeb
+from ingest.demo.hostile import BOMB_BYTES, ENCODING_BOMB_BYTES, FLOOD_LINKS, HUGE_BYTES
 from tests.sampleweb.conftest import fetch
 
 

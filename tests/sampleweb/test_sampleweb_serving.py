@@ -8,8 +8,8 @@ import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
-from ingest.sampleweb import OUTLETS, GroundTruth, SampleWeb
-from ingest.sampleweb.registry import SITE_CLASSES
+from ingest.demo import OUTLETS, GroundTruth, SampleWeb
+from ingest.demo.registry import SITE_CLASSES
 from tests.sampleweb.conftest import fetch
 
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "atom": "http://www.w3.org/2005/Atom",

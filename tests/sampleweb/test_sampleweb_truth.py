@@ -8,8 +8,8 @@ import re
 from collections import Counter
 from datetime import datetime, timedelta
 
-from ingest.sampleweb import GroundTruth, build_ground_truth
-from ingest.sampleweb.truth import truth_path
+from ingest.demo import GroundTruth, build_ground_truth
+from ingest.demo.truth import truth_path
 
 
 def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
@@ -24,7 +24,7 @@ def _jaccard(a: str, b: str) -> float:
 
 def test_ground_truth_regenerates_identically() -> None:
     shipped = json.loads(truth_path().read_text(encoding="utf-8"))
-    assert shipped == build_ground_truth(), "run: python -m ingest.sampleweb truth"
+    assert shipped == build_ground_truth(), "run: python -m ingest.demo truth"
 
 
 def test_ground_truth_has_at_least_seventy_stored_articles(truth: GroundTruth) -> None:

@@ -14,13 +14,13 @@ from sqlalchemy import Engine, select, update
 
 from ingest import bandindex
 from ingest.config import Source
-from ingest.dedup import Deduplicator
-from ingest.devset import generate
-from ingest.fingerprint import DEFAULT, DedupParams
-from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.dedup.deduplicator import Deduplicator
+from ingest.dedup.fingerprint import DEFAULT, DedupParams
 from ingest.records import Article, RunStats
+from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
+from ingest_dev.devset import generate
 
 PUBLISHED = datetime(2025, 6, 1, 8, tzinfo=UTC)
 DOCS = generate(seed=0)

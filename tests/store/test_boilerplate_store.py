@@ -6,14 +6,14 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, select
 
-from ingest.boilerplate import RecurringLines
 from ingest.config import Source
-from ingest.dedup import Deduplicator
-from ingest.pipeline import ArticleWriter, Extracted, Warmup, ensure_sources
+from ingest.dedup.deduplicator import Deduplicator
+from ingest.extract.boilerplate import RecurringLines
 from ingest.records import RunStats
-from ingest.store.boilerplate import load_recurring, save_recurring
+from ingest.service.pipeline import ArticleWriter, Extracted, Warmup, ensure_sources
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
+from ingest.store.recurring import load_recurring, save_recurring
 from tests.store.test_dedup_store import DOCS, FETCHED, OUTLETS, article
 
 PROMO = "تابعونا على تطبيق الجريدة للهواتف الذكية"

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, select
 
 from ingest.config import Source
-from ingest.dedup import Deduplicator
-from ingest.devset import DevDoc, generate
-from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.dedup.deduplicator import Deduplicator
 from ingest.records import Article, RunStats
+from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow, IndexKeysRow, ProbeRow, SourceRow, StoryRow
+from ingest_dev.devset import DevDoc, generate
 
 OUTLETS = [f"outlet{i}" for i in range(5)]
 FETCHED = datetime(2025, 6, 1, tzinfo=UTC)
@@ -200,8 +200,8 @@ def _dated(doc_id: str, words: list[str], hours: int) -> DevDoc:
 
 
 def test_no_chaining_a_copy_of_a_copys_new_half_founds_its_own_story(engine: Engine) -> None:
-    from ingest.fingerprint import fingerprint
-    from ingest.similarity import verify
+    from ingest.dedup.fingerprint import fingerprint
+    from ingest.dedup.similarity import verify
 
     base = max(DOCS, key=lambda d: len(d.text.split())).text.split()
     half, third = len(base) // 2, len(base) // 3
@@ -235,7 +235,7 @@ def test_copies_further_apart_than_the_window_are_not_even_candidates(engine: En
 
 @pytest.mark.parametrize("hours", [-1.0, 1.0, 150.0, None])
 def test_copies_across_a_time_bucket_boundary_or_undated_are_found(engine: Engine, hours: float | None) -> None:
-    from ingest.dedup import time_bucket
+    from ingest.dedup.deduplicator import time_bucket
 
     # The first copy sits just before a bucket boundary; the second after it, or undated.
     window = Deduplicator().params.window_hours
@@ -258,7 +258,7 @@ def test_copies_across_a_time_bucket_boundary_or_undated_are_found(engine: Engin
 
 
 def test_explain_says_where_a_copy_is_why_and_how_it_compares(engine: Engine) -> None:
-    from ingest.dedup import explain
+    from ingest.dedup.deduplicator import explain
 
     story = next(s for s in sorted({d.story_id for d in DOCS}) if sum(d.story_id == s for d in DOCS) >= 3)
     copies = sorted((d for d in DOCS if d.story_id == story), key=lambda d: d.published_at)
@@ -287,7 +287,7 @@ def test_undated_copy_fetched_long_after_its_dated_original_joins_it(engine: Eng
 
 
 def test_rebuilt_index_equals_the_index_built_by_placement(engine: Engine) -> None:
-    from ingest.dedup import rebuild_index
+    from ingest.dedup.deduplicator import rebuild_index
 
     store(engine, [article(d) for d in DOCS[:30]])
     blobs = select(IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
@@ -353,8 +353,8 @@ def test_a_reworded_copy_joins_its_stored_original_whose_text_is_read_back(engin
 
 
 def test_re_placement_applies_new_parameters_to_a_filled_store(engine: Engine) -> None:
-    from ingest.dedup import replace_stories
-    from ingest.fingerprint import DEFAULT
+    from ingest.dedup.deduplicator import replace_stories
+    from ingest.dedup.fingerprint import DEFAULT
 
     store(engine, [article(d) for d in DOCS])
     placed, canonical = partition(engine), canonical_urls(engine)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from ingest.frontier import FetchOutcome, Validators
-from ingest.store.frontier import DbFrontier
+from ingest.crawl.frontier import FetchOutcome, Validators
+from ingest.store.fetch_state import DbFrontier
 from tests.store.test_dedup_store import DOCS, FETCHED, article, store
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)

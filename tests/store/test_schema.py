@@ -12,13 +12,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, insert, inspect, text
 
 from ingest.config import Source
-from ingest.dedup import Deduplicator, signature_bytes, time_bucket
-from ingest.devset import generate
-from ingest.fingerprint import Fingerprint, band_keys, fingerprint, probe_keys
-from ingest.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.dedup.deduplicator import Deduplicator, signature_bytes, time_bucket
+from ingest.dedup.fingerprint import Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.records import Article, RunStats
+from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.store.db import allocate_ids, make_engine, upgrade, write_transaction
 from ingest.store.models import Base, StoryRow
+from ingest_dev.devset import generate
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ingest.sampleweb import SampleWeb
+from ingest.demo import SampleWeb
 from ingest.store.db import open_store
 from ingest.store.models import CopyRow, RunRow
 from tests.support import postgres_schema_url

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from ingest.sampleweb import SampleWeb
+from ingest.demo import SampleWeb
 from ingest.store.models import LeaseRow
 from tests.worker.conftest import Workers, overlapping, store_at, wait_for, write_sources
 

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from ingest.sampleweb import SampleWeb
+from ingest.demo import SampleWeb
 from tests.worker.conftest import BlackHole, Workers, alive, crawl_pid, store_at, wait_for, write_sources
 
 

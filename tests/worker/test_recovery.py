@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from ingest.sampleweb import SampleWeb, load_ground_truth
+from ingest.demo import SampleWeb, load_ground_truth
 from ingest.store.models import CopyRow, RunRow
 from ingest.urls import canonicalize
 from tests.worker.conftest import Workers, alive, store_at, wait_for, write_sources

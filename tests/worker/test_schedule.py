@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.sampleweb import SampleWeb
+from ingest.demo import SampleWeb
 from ingest.store.models import RunRow
 from tests.worker.conftest import Workers, overlapping, store_at, wait_for, write_sources
 
@@ -85,13 +85,13 @@ def test_runs_of_one_source_never_overlap(scheduled: ScheduledWorker) -> None:
 
 def test_the_json_log_is_one_object_per_line_crawls_included(scheduled: ScheduledWorker) -> None:
     records = [json.loads(line) for line in scheduled.log_lines if line.strip()]
-    assert {"ingest.worker", "ingest.runner"} <= {r["logger"] for r in records}
+    assert {"ingest.service.worker", "ingest.service.run"} <= {r["logger"] for r in records}
 
 
 def test_each_log_line_of_a_crawl_names_its_run_and_source(scheduled: ScheduledWorker) -> None:
     records = [json.loads(line) for line in scheduled.log_lines if line.strip()]
     run_ids = {r.id for r in scheduled.runs}
-    crawl_lines = [r for r in records if r["logger"].startswith(("ingest.runner", "scrapy"))]
+    crawl_lines = [r for r in records if r["logger"].startswith(("ingest.service.run", "scrapy"))]
     assert crawl_lines, "the crawls logged nothing at INFO"
     assert all(r.get("source") == SOURCE and r.get("run_id") in run_ids for r in crawl_lines)
     worker_lines = [r for r in records if "crawl started" in r["message"] or " ended " in r["message"]]
@@ -132,5 +132,5 @@ def test_the_text_log_prefixes_each_line_of_a_run_with_its_id_and_source(
     assert done.returncode == 0, done.stderr[-3000:]
     with store_at(sqlite_url) as store:
         (run,) = store.runs()
-    lines = [line for line in done.stderr.splitlines() if " ingest.runner: " in line or " scrapy." in line]
+    lines = [line for line in done.stderr.splitlines() if " ingest.service.run: " in line or " scrapy." in line]
     assert lines and all(f"[run {run.id} {SOURCE}] " in line for line in lines)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.sampleweb import SampleWeb
+from ingest.demo import SampleWeb
 from tests.worker.conftest import (
     PATIENCE,
     BlackHole,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.sampleweb import SampleWeb
+from ingest.demo import SampleWeb
 from tests.worker.conftest import Workers, ingest_env, store_at, wait_for, write_sources
 
 HEALTHY = "rifpress"

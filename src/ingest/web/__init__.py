@@ -1,5 +1,5 @@
 """`ingest serve`: a read-only story browser and HTTP API over the store.
 
 Nothing in the pipeline imports this package: it only reads what the crawl wrote, through
-`ingest.query` (the story records) and `ingest.status` (outlet health).
+`ingest.store.query` (the story records) and `ingest.service.status` (outlet health).
 """

@@ -2,7 +2,7 @@
 
 Counted over a window of days ending at the newest story in the store (not at the clock), so an
 archive that stopped crawling still shows its last weeks. Health, last run and error rate come
-from `ingest.status`, the same figures `ingest status` prints.
+from `ingest.service.status`, the same figures `ingest status` prints.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from ingest.config import Source
-from ingest.status import SourceStatus, report_of, source_statuses
+from ingest.service.status import SourceStatus, report_of, source_statuses
 from ingest.store.db import read_session
 from ingest.store.models import CopyRow, SourceRow, StoryRow
 from ingest.store.runs import last_runs

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
-from ingest.query import StoryFilter
+from ingest.store.query import StoryFilter
 
 PER_PAGE = 20
 MAX_PER_PAGE = 100  # the request limit on result size: a page never holds more stories

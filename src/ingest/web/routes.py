@@ -1,4 +1,4 @@
-"""The pages and the API. Every story record comes from `ingest.query`, so `/api/stories` returns
+"""The pages and the API. Every story record comes from `ingest.store.query`, so `/api/stories` returns
 exactly what `ingest query --format jsonl` prints for the same filters.
 
 Handlers are plain functions: Starlette runs them in its thread pool, where blocking database
@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ingest.query import StoryFilter, StoryView, copy_texts, find_stories
+from ingest.store.query import StoryFilter, StoryView, copy_texts, find_stories
 from ingest.web.compare import compare, lag_text
 from ingest.web.outlets import CHART_DAYS, chart_svg, outlet_report
 from ingest.web.params import Listing, parse_listing, story_id

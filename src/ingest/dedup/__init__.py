@@ -1,0 +1,1 @@
+"""Dedup: fingerprints, candidate search and verification that group syndicated copies into stories."""

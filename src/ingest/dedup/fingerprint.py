@@ -1,0 +1,311 @@
+"""Fingerprints of article texts for near-duplicate (syndicated copy) detection.
+
+A fingerprint holds everything dedup needs about one text, computed once at ingest:
+
+* `shingles`: the sorted, unique 32-bit hashes of the word n-grams of the normalised text; exact
+  Jaccard and containment are computed on these (see `ingest.dedup.similarity`). 32 bits keep the
+  stored set at 4 bytes a shingle; two texts of 1,000 shingles share a false one with
+  probability ~2e-4, a containment error of 0.001.
+* `signature`: a MinHash of the shingles, bit-for-bit the signature datasketch 2.0 computes with
+  its default ``affine32`` scheme (``MinHash(num_perm, seed, hashfunc=int)`` fed the
+  shingle hashes), but computed in C over the whole shingle set at once. The equality is
+  pinned by a test, so `datasketch.LeanMinHash(seed=params.seed, hashvalues=signature,
+  scheme="affine32")` is a valid reference object for any of our signatures.
+* `numbers`: the numbers written in the text (decimals kept whole), each with a neighbouring
+  word: "word|number|" for the first number after a word, "|number|word" for the first before
+  one ("الرباط|7|", "|0.31|في"), so that two fillings of one template (weather bulletin,
+  exchange rates) can be told apart from a real copy. Bare numbers would collide by chance (two
+  weather bulletins share most of their small integers); next to the same word, two fillings
+  disagree ("الرباط|7|" vs "الرباط|8|"), which is what `ingest.dedup.similarity` checks. Only the first
+  number next to a word is kept: the story's own figures come first, and a related-articles
+  block the extractor missed (other days' bulletins, say) would otherwise supply the other
+  values and hide every disagreement. A chunk's first number is the one kept, either side.
+* `length`: the number of normalised words.
+* `text`: the body text fingerprinted (before a related-articles block), as given, for the
+  sentence alignment of `ingest.dedup.similarity`; empty for a stored copy (its text is in the store,
+  read only when a pair needs aligning).
+
+`band_keys` cuts a signature into LSH bands and hashes each band, with its band index folded in,
+to one non-negative 63-bit integer: a single (band_key, copy_id) table serves every band.
+
+Everything here is pure: same text and params, same fingerprint, on every machine and run
+(xxh3 and uint32/uint64 arithmetic are platform-independent; bytes are little-endian).
+
+The per-document work (splitting, chunk lookups, token hashes, shingles, MinHash, numbers) is
+the compiled `ingest.dedup._kernels`; what each chunk contributes is computed here, in Python, once per
+distinct chunk (`_ChunkCache`), so the kernel only gathers and hashes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import xxhash
+
+from ingest.dedup import _kernels
+from ingest.text import normalize
+
+__all__ = [
+    "DEFAULT",
+    "DedupParams",
+    "Fingerprint",
+    "band_keys",
+    "body_text",
+    "fingerprint",
+    "fingerprints",
+    "prepare",
+    "probe_keys",
+    "words",
+]
+
+_U64 = np.uint64
+_MASK63 = (1 << 63) - 1
+# Odd 64-bit constants (from splitmix64 / murmur3) that spread the combination of token hashes.
+# 0-d arrays, not numpy scalars: a ufunc takes them without converting (~0.25 us of ~0.8 a call).
+_GOLDEN = np.array(0x9E3779B97F4A7C15, dtype=_U64)
+_FMIX64 = tuple(np.array(c, dtype=_U64) for c in (33, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53))
+# A line that heads a "related articles" / "read also" widget: what follows is other stories.
+# Extraction should drop such blocks; when it misses one, its headlines and excerpts (often of
+# same-topic stories) would both hide a trimmed copy and glue distinct stories together.
+_RELATED_HEADER = re.compile(
+    r"^[\s\W]*(?:(?:اخبار|مقالات|مواضيع|مواد) (?:ذات صله|مشابهه|متعلقه)|(?:اقرا|شاهد) (?:ايضا|كذلك)"
+    r"|الاكثر (?:قراه|مشاهده)|المزيد من الاخبار|قد يهمك|لا تفوت)[\s\W]*$"
+)
+# A number as written: digits of any script, optionally with a decimal part ("10,85", "٢٫٥").
+# The Arabic comma "،" is left out on purpose: it separates list items, not decimals.
+_NUMBER = re.compile(r"\d+(?:[.,٫]\d+)*")
+
+
+@dataclass(frozen=True)
+class DedupParams:
+    """Every knob of near-duplicate detection; `DEFAULT` holds the values chosen on the dev set.
+
+    See bench/dedup_params.py for the sweep that chose them and README for the table.
+    """
+
+    ngram: int = 3
+    """Words per shingle."""
+    num_perm: int = 128
+    """MinHash signature length."""
+    bands: int = 64
+    """LSH bands; bands * rows <= num_perm (the remaining hash values are not banded)."""
+    rows: int = 2
+    """Signature values per band."""
+    lsh_threshold: float = 0.1
+    """The Jaccard threshold (bands, rows) were optimised for, by datasketch's `_optimal_param`.
+
+    Low on purpose: a trimmed or padded copy has high containment but Jaccard down to ~0.2,
+    and LSH estimates Jaccard. Verification, not LSH, provides the precision."""
+    min_containment: float = 0.55
+    """A pair verifies on its shingles alone if |A n B| / min(|A|, |B|) reaches this (trimmed copies keep ~1.0)."""
+    min_aligned_containment: float = 0.4
+    """Below `min_containment` and from this containment up, the sentences of the two texts are aligned.
+
+    Real copies are rewritten more than trimmed: a third of the labelled copies of the ANT
+    corpus have a containment of 0.2-0.55, where independent reports of one event (shared
+    quotes, names, stock phrases) also lie. Chosen on the tuning half (bench/dedup_real.py): at
+    0.35 it found 2 more of its 80 copies, and merged the dev set's two government-council
+    communiqués (one boilerplate sentence each) in 11 of 50 seeds; at 0.4, in none."""
+    sentence_match: float = 0.4
+    """A sentence aligns when this share of its word bigrams is in a sentence (or two adjacent ones) of the other."""
+    min_aligned_share: float = 0.55
+    """The share of the shorter text's words in aligned sentences that makes a copy ("about half or more")."""
+    min_aligned_sentences: int = 2
+    """And at least this many sentences align (the label: "at least two sentences match")."""
+    outlet_copies: int = 2
+    """A story holding this many copies from one outlet takes another from it only as a near-verbatim copy.
+
+    An outlet rarely runs one story more than twice; its follow-ups of one event reuse its own
+    background paragraphs, which glued up to 7 of them into one story on the ANT corpus."""
+    max_substitution_containment: float = 0.95
+    """Pairs verified below this containment are checked for a swapped name (`ingest.dedup.similarity`);
+    above it the texts are near-verbatim and their stored text is not read."""
+    outlet_containment: float = 0.8
+    """The containment against a copy of the story that counts as near-verbatim for `outlet_copies`."""
+    min_jaccard: float = 0.0
+    """And if |A n B| / |A u B| reaches this (0 disables; containment alone decides)."""
+    min_shingles: int = 8
+    """Texts with fewer shingles than this are too short to call copies of anything."""
+    min_numbers: int = 1
+    """The number check applies once the texts write numbers next to this many common words."""
+    min_number_agreement: float = 0.7
+    """Of those common words, the share where both texts write the same number."""
+    window_hours: float = 7 * 24
+    """Copies are published at most this far apart (when both dates are known)."""
+    seed: int = 1
+    """MinHash permutation seed (datasketch's default, so its objects line up with ours)."""
+    probe_values: int = 8
+    """Signature values hashed to probe keys (`probe_keys`): how an undated copy searches the whole store."""
+
+    def __post_init__(self) -> None:
+        if self.ngram < 1 or self.num_perm < 1 or self.bands < 1 or self.rows < 1:
+            raise ValueError("ngram, num_perm, bands and rows must be positive")
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+
+
+DEFAULT = DedupParams()
+
+
+@dataclass(frozen=True, eq=False)
+class Fingerprint:
+    """What dedup keeps of one text (see the module docstring for each field)."""
+
+    shingles: np.ndarray
+    signature: np.ndarray
+    numbers: frozenset[str] = field(default_factory=frozenset)
+    length: int = 0
+    text: str = ""
+
+
+def fingerprint(text: str, params: DedupParams = DEFAULT) -> Fingerprint:
+    """Fingerprint one article text (headline and body as extracted; normalisation happens here)."""
+    a, b = _permutations(params.num_perm, params.seed)
+    cut = _related_block_start(text)
+    return Fingerprint(*_kernels.fingerprint(_CHUNKS, text, cut, params.ngram, a, b), text=text[:cut])
+
+
+def prepare(title: str, text: str, params: DedupParams = DEFAULT) -> tuple[str, Fingerprint]:
+    """`(normalize(f"{title}\\n{text}"), fingerprint(text, params))`: an article's search form and fingerprint.
+
+    What the writer needs of every article, in one compiled pass over the chunks of title and
+    text with one cache lookup per chunk (lookups and splitting are most of the cost of normalising).
+    """
+    a, b = _permutations(params.num_perm, params.seed)
+    cut = _related_block_start(text)
+    search_text, shingles, signature, numbers, length = _kernels.prepare(_CHUNKS, title, text, cut, params.ngram, a, b)
+    return search_text, Fingerprint(shingles, signature, numbers, length, text[:cut])
+
+
+def words(text: str) -> list[str]:
+    """The normalised words of `text` (those of `normalize(text)`), through the chunk cache: ~20x faster."""
+    return [w for chunk in text.split() for w in _CHUNKS[chunk].folded.split()]
+
+
+def body_text(text: str) -> str:
+    """The part of a text that is fingerprinted: all of it, up to a related-articles block."""
+    return text[: _related_block_start(text)]
+
+
+def fingerprints(texts: Iterable[str], params: DedupParams = DEFAULT) -> list[Fingerprint]:
+    """Fingerprint many texts (same result as `fingerprint` on each; shares the permutation tables)."""
+    return [fingerprint(text, params) for text in texts]
+
+
+def band_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarray:
+    """One non-negative 63-bit LSH key per band (int64, `params.bands` long).
+
+    Two signatures share key i iff their rows of band i are equal (up to a 2^-63 collision);
+    the band index seeds the hash, so equal rows in different bands give different keys and
+    one column of keys can index all bands. A stack of signatures (n, num_perm) gets a stack
+    of keys (n, bands), in one pass.
+    """
+    if signature.shape[-1] < params.bands * params.rows:
+        raise ValueError(f"signature of {signature.shape[-1]} values is shorter than bands * rows")
+    # Values as uint32 whatever dtype the signature came back from storage in; numpy's uint64
+    # arithmetic wraps identically on every machine, so stored keys stay valid everywhere.
+    values = signature[..., : params.bands * params.rows].astype(np.uint32)
+    rows = values.reshape(*signature.shape[:-1], params.bands, params.rows)
+    h = np.arange(1, params.bands + 1, dtype=_U64) * _GOLDEN  # the band index seeds the hash
+    for j in range(params.rows):
+        h = _fmix64((h ^ rows[..., j].astype(_U64)) * _GOLDEN)
+    return (h & _U64(_MASK63)).astype(np.int64)
+
+
+def probe_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarray:
+    """One non-negative 63-bit key per each of the first `params.probe_values` signature values (int64).
+
+    Two signatures share key i iff their value i is equal (up to a 2^-63 collision); the
+    position seeds the hash, as the band index does in `band_keys`. Single values, not 2-row
+    bands: with this few keys, a pair at Jaccard J shares at least one with probability
+    1 - (1 - J)^8 (0.83 at J = 0.2, a trimmed copy), where 8 two-row bands would give 0.28.
+    A stack of signatures gets a stack of keys, as in `band_keys`.
+    """
+    if signature.shape[-1] < params.probe_values:
+        raise ValueError(f"signature of {signature.shape[-1]} values is shorter than probe_values")
+    values = signature[..., : params.probe_values].astype(np.uint32).astype(_U64)
+    h = np.arange(1, params.probe_values + 1, dtype=_U64) * _GOLDEN  # the position seeds the hash
+    return (_fmix64((h ^ values) * _GOLDEN) & _U64(_MASK63)).astype(np.int64)
+
+
+class _ChunkCache(dict[str, _kernels.Chunk]):
+    """Whitespace-separated chunk of raw text -> its normalised form and what fingerprinting needs of it.
+
+    `normalize` costs ~0.45 ms on a 3 KB article (per-character translate and regex), more than
+    the whole budget of 0.25 ms per document. Normalisation never joins or splits words across
+    whitespace, so normalising chunk by chunk gives the words of `normalize(text)` (a test pins
+    this), and chunks repeat across a corpus, so a dict makes most of them one lookup.
+    `ingest.dedup._kernels` looks every chunk up here (calling `__missing__` on a miss): this class
+    is the one definition of what a chunk contributes (a `_kernels.Chunk`, whose fields the
+    kernel reads as a C struct).
+    """
+
+    max_size = 1 << 19  # ~100 MB at worst; cleared wholesale, an LRU costs more than it saves
+
+    def __missing__(self, chunk: str) -> _kernels.Chunk:
+        if len(self) >= self.max_size:
+            self.clear()
+        folded = normalize(chunk)
+        words = folded.split()
+        number = _NUMBER.search(chunk)
+        value = self[chunk] = _kernels.Chunk(
+            folded=folded,
+            packed=b"".join(xxhash.xxh3_64_intdigest(w.encode()).to_bytes(8, "little") for w in words),
+            number=".".join(normalize(number.group()).split()) if number else "",
+            # Words, not "word|" keys: for a one-word chunk, folded, first and last are one string.
+            first=words[0] if words else "",
+            # A number is no left-hand context of the next one ("2025|10|" would pair two numbers).
+            last=words[-1] if words and not words[-1][0].isdigit() else "",
+        )
+        return value
+
+
+_CHUNKS = _ChunkCache()
+
+
+def _related_block_start(text: str) -> int:
+    """Where a line that heads a related-articles block starts (after the first 200 characters).
+
+    len(text) if there is none.
+    """
+    # str.find from line to line: 3x faster than a regex scan of the text for short lines.
+    start = text.find("\n", 200) + 1  # 0: no line starts after the first 200 characters
+    while start:
+        end = text.find("\n", start)
+        stop = end if end >= 0 else len(text)
+        # Headers are matched on normalised lines, so "أخبار ذات صلة" and "اخبار ذات صله" both count.
+        # (Only short lines are copied out: most lines are paragraphs.)
+        if 0 < stop - start < 40 and _RELATED_HEADER.match(normalize(text[start:stop])):
+            return start
+        start = end + 1
+    return len(text)
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    shift, m1, m2 = _FMIX64
+    h = h ^ (h >> shift)
+    h = h * m1
+    h = h ^ (h >> shift)
+    h = h * m2
+    return h ^ (h >> shift)
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch 2.0's affine32 permutation parameters (a odd, b), drawn exactly as it draws them."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _minhash(shingles: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """MinHash (uint32, num_perm long) of any set of uint32 hashes, as `fingerprint` computes it.
+
+    An empty set gets the all-0xFFFFFFFF signature, as an empty datasketch MinHash has.
+    """
+    return _kernels.minhash(shingles, *_permutations(num_perm, seed))

@@ -1,0 +1,371 @@
+"""Chrome that survives extraction: generic UI lines, trailing related blocks, per-outlet recurring lines.
+
+Three mechanisms, all pure:
+
+* `is_ui_line(line)`: a line that is interface, not prose, on any outlet (image file names,
+  unrendered shortcodes, bare counters, short widget labels in Arabic/French/English).
+* `cut_trailing_block(lines)`: a "related articles" / comment-section heading in the last part of the
+  text, and everything after it.
+* `RecurringLines`: per outlet, the fingerprints of lines seen on many distinct pages of that outlet.
+  A line seen on >= k pages is that outlet's boilerplate (a signature, a newsletter call, a
+  disclaimer) and is stripped. The table is plain data (`to_rows` / `from_rows`) so the store can
+  persist it; the crawl feeds it with `observe` after each article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ingest.text import normalize
+
+# --- (a) line-level UI patterns -------------------------------------------------------------------
+
+# Camera/phone/CMS file names left as captions: FB_IMG_1747404458585, IMG_20250516_104512.jpg, DSC0042.
+_FILE_NAME = re.compile(
+    r"^(?:\S*(?:IMG|DSC|DSCF|PXL|VID|MVIMG)[_-]?\d[\w\-.]*|[\w\-. ]{1,80}\.(?:jpe?g|png|gif|webp|mp4|heic)"
+    r"|(?:WhatsApp Image|Screenshot|Capture d.écran)[\w\-. ]*)$",
+    re.I,
+)
+# An unrendered WordPress shortcode alone on its line: [gdgallery_gallery id_gallery="11"], [/caption].
+_SHORTCODE = re.compile(r"^\[/?[a-z][\w-]*(?:\s[^\]]*)?\]$", re.I)
+# Generic widget vocabulary: a SHORT line made only of these (plus punctuation) is a label.
+_UI_WORDS_RAW = (
+    # Arabic
+    "شارك",
+    "شاركوا",
+    "المقال",
+    "مشاركه",
+    "تم",
+    "النسخ",
+    "نسخ",
+    "الرابط",
+    "اترك",
+    "تعليقا",
+    "تعليق",
+    "تعليقات",
+    "التعليقات",
+    "التعليق",
+    "اضف",
+    "تعليقك",
+    "اكتب",
+    "طباعه",
+    "اطبع",
+    "الخط",
+    "حجم",
+    "تكبير",
+    "تصغير",
+    "استمع",
+    "للمقال",
+    "المقال",
+    "اقرا",
+    "المزيد",
+    "ايضا",
+    "تابعونا",
+    "تابعوا",
+    "على",
+    "عبر",
+    "فيسبوك",
+    "تويتر",
+    "واتساب",
+    "اشترك",
+    "النشره",
+    "البريديه",
+    "ارسال",
+    "اغلاق",
+    "الاعلان",
+    "اعلان",
+    "اعلانات",
+    "مشاهده",
+    "مشاهدات",
+    "قراءه",
+    "دقائق",
+    "دقيقه",
+    "للقراءه",
+    "الرئيسيه",
+    "بعد",
+    "لا",
+    "يوجد",
+    "نشر",
+    "في",
+    "من",
+    "عدد",
+    "الاحرف",
+    "المتبقيه",
+    "حفظ",
+    "الصوره",
+    "صوره",
+    "فيديو",
+    "ارشيف",
+    "التالي",
+    "السابق",
+    "رد",
+    "الغاء",
+    # French
+    "partager",
+    "partagez",
+    "cet",
+    "article",
+    "imprimer",
+    "commenter",
+    "commentaire",
+    "commentaires",
+    "laisser",
+    "un",
+    "une",
+    "réagir",
+    "lire",
+    "aussi",
+    "la",
+    "suite",
+    "écouter",
+    "police",
+    "taille",
+    "copier",
+    "le",
+    "lien",
+    "copié",
+    "publicité",
+    "fermer",
+    "abonnez",
+    "vous",
+    "newsletter",
+    "suivez",
+    "nous",
+    "sur",
+    "min",
+    "de",
+    "lecture",
+    "vues",
+    "accueil",
+    "retour",
+    "haut",
+    "page",
+    "répondre",
+    "annuler",
+    # English
+    "share",
+    "this",
+    "print",
+    "comment",
+    "comments",
+    "leave",
+    "a",
+    "reply",
+    "listen",
+    "to",
+    "font",
+    "size",
+    "copy",
+    "link",
+    "copied",
+    "exit",
+    "mobile",
+    "version",
+    "advertisement",
+    "close",
+    "subscribe",
+    "follow",
+    "us",
+    "on",
+    "read",
+    "more",
+    "also",
+    "views",
+    "min",
+    "back",
+    "top",
+    "home",
+    "cancel",
+    # widget glyphs and platform names seen as labels
+    "a-",
+    "a+",
+    "facebook",
+    "twitter",
+    "x",
+    "whatsapp",
+    "telegram",
+    "linkedin",
+    "email",
+    "e-mail",
+)
+_UI_WORDS = frozenset(normalize(w) for w in _UI_WORDS_RAW) | {"a-", "a+"}
+_UI_MAX_WORDS = 6
+# Full-sentence UI notices that are longer than a label but never prose.
+_UI_SENTENCES = re.compile(
+    r"لن يتم نشر عنوان بريدك|الحقول الإلزامية مشار إليها|يجب عليك تسجيل الدخول|"
+    r"votre adresse (?:e-)?mail ne sera pas publiée|les champs obligatoires sont indiqués|"
+    r"your email address will not be published|required fields are marked|"
+    r"(?:this|ce) (?:site|website) uses cookies|utilise des cookies|"
+    r"نستخدم (?:ملفات )?(?:تعريف الارتباط|الكوكيز)|"
+    r"جرب ميزات الذكاء الاصطناعي|اكتشف ما يمكن أن يفعله|عدد الأحرف المتبقية|"
+    r"جميع الحقوق محفوظة|all rights reserved|tous droits réservés",
+    re.I,
+)
+_LABEL_TOKENS = re.compile(r"[a-z]\s?[-+]|[\w\u0600-\u06ff]+", re.I)
+
+
+def _is_label(line: str) -> bool:
+    """A short line whose every word is widget vocabulary or a number ("شارك المقال", "تعليقات ( 0 )")."""
+    if len(line) > 80:  # labels are short; skip tokenising paragraphs
+        return False
+    raw = [t.replace(" ", "").lower() for t in _LABEL_TOKENS.findall(line)]
+    if not raw or len(raw) > _UI_MAX_WORDS:
+        return False
+    return all(t in _UI_WORDS or normalize(t) in _UI_WORDS or t.isdigit() for t in raw)
+
+
+# An inline cross-link inside the body: "اقرأ أيضا: <another headline>", "Lire aussi : ...".
+_READ_ALSO = re.compile(
+    r"^(?:اقرأ|إقرأ|اقرا|إقرا)\s+(?:أيضا|أيضاً|ايضا|كذلك)|"
+    r"^(?:à |a )?lire aussi|^(?:read|see) also|^voir aussi",
+    re.I,
+)
+_READ_ALSO_MAX_WORDS = 30
+
+
+def is_ui_line(line: str) -> bool:
+    """True for a line that is interface, not article prose."""
+    stripped = line.strip(" \t•·|-–—*:")
+    if not stripped:
+        return False
+    if _FILE_NAME.match(stripped) or _SHORTCODE.match(stripped):
+        return True
+    if _READ_ALSO.match(stripped) and len(stripped.split()) <= _READ_ALSO_MAX_WORDS:
+        return True
+    if _UI_SENTENCES.search(stripped):
+        return len(stripped.split()) <= 30
+    return _is_label(stripped)
+
+
+# --- (c) trailing related / comment blocks ----------------------------------------------------------
+
+# Headings that only ever introduce other stories or the comment section: cut wherever they
+# come after some body text.
+_END_HEADING = re.compile(
+    r"^\s*(?:أخبار ذات صلة|مقالات ذات صلة|مواضيع ذات صلة|ذات صلة|أخبار متعلقة|الأكثر قراءة|الأكثر مشاهدة|"
+    r"المزيد من الأخبار|التعليقات|اترك تعليقا|اترك تعليقاً|أضف تعليقك|أضف تعليق|لا يوجد تعليقات بعد\W*|"
+    r"sur le même sujet|articles similaires|dans la même rubrique|laisser un commentaire|commentaires|"
+    r"related articles|related posts|related stories|more stories|you may also like|leave a reply|"
+    r"leave a comment|comments)\s*[:：.…]*\s*$",
+    re.I,
+)
+# "Read also" headings also sit mid-article above a single cross-link: cut only in the last part.
+_LATE_HEADING = re.compile(
+    r"^\s*(?:اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|إقرأ أيضاً|اقرأ كذلك|اقرأ المزيد|"
+    r"lire aussi|à lire aussi|a lire aussi|read more|read also)\s*[:：.…]*\s*$",
+    re.I,
+)
+_MIN_BODY_WORDS = 40  # an end heading needs this much article before it (else it is page chrome on top)
+_LATE_ZONE = 0.4  # share of the text's words a "read also" heading must come after
+
+
+def cut_trailing_block(lines: Sequence[str]) -> list[str]:
+    """Drop a related-articles or comments heading after the body, and everything that follows it."""
+    total = sum(len(line.split()) for line in lines) or 1
+    words_seen = 0
+    for i, line in enumerate(lines):
+        if words_seen >= _MIN_BODY_WORDS and _END_HEADING.match(line):
+            return list(lines[:i])
+        if words_seen / total >= _LATE_ZONE and _LATE_HEADING.match(line):
+            return list(lines[:i])
+        words_seen += len(line.split())
+    return list(lines)
+
+
+def clean_lines(lines: Iterable[str]) -> list[str]:
+    """Generic clean-up: UI lines out, trailing related/comment block out, blank lines collapsed."""
+    # Cut first: the end headings are also UI lines, and dropping them would hide where the body ends.
+    kept = cut_trailing_block([line.strip() for line in lines if line.strip()])
+    return [line for line in kept if not is_ui_line(line)]
+
+
+# --- (b) per-outlet recurring lines ---------------------------------------------------------------
+
+_DATELINE = re.compile(r"^[\w\u0600-\u06ff .]{2,30}\s*[-–—:/]\s*[\w\u0600-\u06ff .()]{0,30}$")
+
+
+def is_dateline(line: str) -> bool:
+    """'الرباط- متابعة', 'الرباط – و م ع', 'Casablanca - MAP': an article's lead, recurring by nature."""
+    return len(line.split()) <= 6 and _DATELINE.match(line.strip()) is not None
+
+
+def fingerprint(line: str) -> int | None:
+    """64-bit fingerprint of a line's normalised form; None for lines with no words."""
+    norm = normalize(line)
+    if not norm:
+        return None
+    return int.from_bytes(hashlib.blake2b(norm.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+_RESTORED = 1 << 40  # placeholder page keys for restored rows: outside both real key spaces
+
+
+def _page_key(page: str) -> int:
+    return int.from_bytes(hashlib.blake2b(page.encode(), digest_size=4).digest(), "big")
+
+
+@dataclass
+class RecurringLines:
+    """Per-outlet table: line fingerprint -> the distinct pages (up to k) it was seen on.
+
+    `k`: pages needed before a line counts as boilerplate. `max_words`: longer lines are never
+    stripped, because an outlet reuses background paragraphs across follow-up stories and those are
+    prose. `max_entries`: per-outlet cap; lines seen on a single page are forgotten first.
+    """
+
+    k: int = 5
+    max_words: int = 40
+    max_entries: int = 200_000
+    tables: dict[str, dict[int, tuple[int, ...]]] = field(default_factory=dict)
+    _counter: int = 0
+
+    def observe(self, source: str, lines: Iterable[str], page: str | None = None) -> None:
+        """Record the lines of one page of `source`. The same `page` observed twice counts once."""
+        self._counter += 1
+        key = _page_key(page) if page is not None else -self._counter
+        table = self.tables.setdefault(source, {})
+        for fp in {fp for line in lines if (fp := fingerprint(line)) is not None}:
+            pages = table.get(fp, ())
+            if len(pages) < self.k and key not in pages:
+                table[fp] = (*pages, key)
+        if len(table) > self.max_entries:
+            self._prune(table)
+
+    def _prune(self, table: dict[int, tuple[int, ...]]) -> None:
+        for fp in [fp for fp, pages in table.items() if len(pages) == 1]:
+            del table[fp]
+
+    def is_boilerplate(self, source: str, line: str) -> bool:
+        if len(line.split()) > self.max_words:
+            return False
+        fp = fingerprint(line)
+        return fp is not None and len(self.tables.get(source, {}).get(fp, ())) >= self.k
+
+    def strip(self, source: str, text: str) -> str:
+        """`text` without the lines that recur on >= k pages of `source` (a leading dateline stays)."""
+        if not self.tables.get(source):
+            return text
+        lines = text.split("\n")
+        kept = [
+            line
+            for i, line in enumerate(lines)
+            if not self.is_boilerplate(source, line) or (i == 0 and is_dateline(line))
+        ]
+        return "\n".join(kept)
+
+    def to_rows(self) -> Iterator[tuple[str, int, int]]:
+        """(source, fingerprint, pages seen) rows for the store; page keys matter only below k."""
+        for source, table in self.tables.items():
+            for fp, pages in table.items():
+                yield source, fp, len(pages)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, int, int]], *, k: int = 5, max_words: int = 40) -> RecurringLines:
+        """Rebuild from `to_rows`; counts stand in for page keys (distinct, so they still add up)."""
+        table = cls(k=k, max_words=max_words)
+        for source, fp, count in rows:
+            table.tables.setdefault(source, {})[fp] = tuple(_RESTORED + i for i in range(min(count, k)))
+        return table

@@ -1,0 +1,1015 @@
+"""Bytes of a fetched page -> an Article (text + metadata) or a Rejection saying why not.
+
+Pure and picklable: module state is constants and two configured trafilatura `Extractor`s, so the
+function runs unchanged in a worker process. The page is parsed ONCE; trafilatura gets the tree (it
+copies it before pruning) and our own metadata readers walk the same tree.
+
+Pipeline: decode -> parse -> trafilatura (news options) -> fallbacks when it finds too little
+(JSON-LD articleBody, trafilatura recall mode, largest <p> cluster) -> chrome removal (generic UI
+lines, trailing related/comment block, the outlet's recurring lines) -> quality gates -> metadata.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC
+from functools import cache
+from math import log1p
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml.html import HtmlElement
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura import bare_extraction
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
+
+from ingest.config import Settings
+from ingest.extract.boilerplate import RecurringLines, clean_lines
+from ingest.extract.dates import find_dates, is_date_line, to_utc
+from ingest.records import Article, FetchedPage, Rejection
+from ingest.text import normalize
+
+# Measured: 1 of 181 benchmark articles is shorter than 30 words (another has 38-42), while video
+# captions, galleries and "breaking" stubs run 10-30 words.
+MIN_WORDS = 30
+NOT_ARTICLE_TYPES = frozenset(
+    {
+        "CollectionPage",
+        "ProfilePage",
+        "SearchResultsPage",
+        "VideoObject",
+        "ItemList",
+        "AboutPage",
+        "ContactPage",
+        "ImageGallery",
+    }
+)
+ARTICLE_TYPES = frozenset(
+    {
+        "NewsArticle",
+        "Article",
+        "BlogPosting",
+        "ReportageNewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "BackgroundNewsArticle",
+        "ReviewNewsArticle",
+        "LiveBlogPosting",
+        "Report",
+        "ScholarlyArticle",
+        "TechArticle",
+        "SocialMediaPosting",
+    }
+)
+SHORT_LISTING_WORDS = 150  # a collection/video page with more prose than this is treated as an article
+
+
+# Chosen by measurement (`python -m ingest_dev.extractbench DIR`, 181 pages, one core; see the report):
+#   balanced F1 .957 ~35 p/s | fast F1 .959 ~48 p/s | fast+precision F1 .962 ~52 p/s | precision .966 ~35 p/s.
+# fast: trafilatura's own second-opinion algorithms cost a third of the time and our fallback chain
+# (JSON-LD, recall, <p> cluster) already covers short extractions. Not precision: on Arabic news it
+# drops ~3% of real body text (baselines.md) and the benchmark is mostly English. No comments;
+# tables kept (results tables in sport news); no trafilatura dedup (stateful across calls: output
+# would depend on the order pages reach a worker).
+def _extractor(*, fast: bool, recall: bool) -> Extractor:
+    return Extractor(
+        output_format="python",
+        fast=fast,
+        precision=False,
+        recall=recall,
+        comments=False,
+        tables=True,
+        dedup=False,
+        with_metadata=False,
+    )
+
+
+_OPTIONS = _extractor(fast=True, recall=False)
+_RECALL = _extractor(fast=False, recall=True)
+_FULL = _extractor(fast=False, recall=False)
+# The page holds 4x more text (outside links) than fast mode kept, plus 50 words: trafilatura's
+# full mode is tried. On the sample web the ratio is at most 2.9; on real pages where fast mode
+# stopped early, 5-25.
+_TRUNCATED = 4
+
+
+# --- decoding -------------------------------------------------------------------------------------
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-:.]+)", re.I)
+# WHATWG: these labels mean windows-1252 in a browser, and so here.
+_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso-8859-6": "iso8859_6",
+    "x-user-defined": "cp1252",
+}
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().lower()
+    label = _ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _decodes(body: bytes, codec: str) -> bool:
+    try:
+        body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _clean_with(body: bytes, codec: str) -> bool:
+    """`codec` decodes `body` and plausibly is its encoding.
+
+    A single-byte codec decodes almost anything, so it is not believed over bytes that are valid
+    multi-byte UTF-8, nor (if Latin) over bytes that read as Arabic in windows-1256.
+    """
+    if not _decodes(body, codec):
+        return False
+    if codec == "utf-8" or body.isascii():
+        return True
+    if _decodes(body, "utf-8"):
+        return False
+    return codec in _ARABIC_CODECS or not _looks_arabic_1256(body)
+
+
+_ARABIC_CODECS = frozenset({"cp1256", "iso8859-6", "cp720", "cp864"})
+
+
+def _looks_arabic_1256(body: bytes) -> bool:
+    text = body.decode("cp1256", errors="replace")
+    high = [c for c in text if ord(c) > 127]
+    return bool(high) and sum("\u0600" <= c <= "\u06ff" for c in high) / len(high) > 0.6
+
+
+def choose_encoding(body: bytes, content_type: str = "") -> str:
+    """BOM > header (unless it fails, or a clean meta contradicts it) > meta > UTF-8 > cp1256 > cp1252."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return codec
+    m = _HEADER_CHARSET.search(content_type)
+    header = _codec(m.group(1) if m else None)
+    mm = _META_CHARSET.search(body[:8192])
+    meta = _codec(mm.group(1).decode("ascii", "ignore") if mm else None)
+    clean_meta = meta if meta is not None and _clean_with(body, meta) else None
+    if header and _decodes(body, header):
+        contradicted = clean_meta is not None and clean_meta != header and not _clean_with(body, header)
+        return clean_meta if contradicted and clean_meta else header
+    if clean_meta:
+        return clean_meta
+    if _decodes(body, "utf-8"):
+        return "utf-8"
+    return "cp1256" if _looks_arabic_1256(body) else "cp1252"
+
+
+def decode(body: bytes, content_type: str = "") -> str:
+    codec = choose_encoding(body, content_type)
+    return body.decode(codec, errors="replace")
+
+
+# --- gates on the raw response ------------------------------------------------------------------
+
+_HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article)[\s>]", re.I)
+
+
+def _not_html(page: FetchedPage) -> str | None:
+    ctype = page.content_type.split(";")[0].strip().lower()
+    if ctype and ctype not in (
+        "text/html",
+        "application/xhtml+xml",
+        "application/octet-stream",
+        "text/xml",
+        "application/xml",
+        "binary/octet-stream",
+    ):
+        return f"content-type {ctype}"
+    head = page.body[:2048]
+    if not head.strip() or (
+        b"\x00" in head.lstrip(b"\xff\xfe\xef\xbb\xbf")[:512]
+        and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    ):
+        return "binary or empty body"
+    if not _HTML_SNIFF.search(head.decode("latin-1")) and not _HTML_SNIFF.search(page.body[:65536].decode("latin-1")):
+        return "no HTML markup"
+    return None
+
+
+# --- structured metadata --------------------------------------------------------------------------
+
+
+def jsonld_nodes(tree: HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object on the page, @graph flattened; broken blocks are skipped."""
+    nodes: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower() or not script.text:
+            continue
+        try:
+            data = json.loads(script.text.strip().rstrip(";"), strict=False)
+        except ValueError:
+            continue
+        _flatten(data, nodes)
+    return nodes
+
+
+def _flatten(data: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(data, list):
+        for item in data:
+            _flatten(item, out)
+    elif isinstance(data, dict):
+        out.append(data)
+        if "@graph" in data:
+            _flatten(data["@graph"], out)
+
+
+def _types(node: Mapping[str, Any]) -> set[str]:
+    kind = node.get("@type", ())
+    return {kind} if isinstance(kind, str) else {k for k in kind if isinstance(k, str)}
+
+
+def _article_nodes(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [n for n in nodes if _types(n) & ARTICLE_TYPES]
+
+
+def _name_of(value: Any) -> str | None:
+    if isinstance(value, list):
+        names = [n for v in value if (n := _name_of(v))]
+        return ", ".join(names) if names else None
+    if isinstance(value, dict):
+        value = value.get("name")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def meta_map(tree: HtmlElement) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = (el.get("content") or "").strip()
+        if key and content and key not in out:
+            out[key] = content
+    return out
+
+
+# --- title ----------------------------------------------------------------------------------------
+
+# " - ", " | ", " :: ", "«", and "Site: " (a colon followed by a space); only parts that are a site
+# name or the section label are dropped, so a headline's own separators survive.
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:«»·•/]\s+|\s*[|«»]\s*|\s+::\s+|:\s+")
+
+
+def _site_names(meta: Mapping[str, str], nodes: Sequence[Mapping[str, Any]], url: str) -> set[str]:
+    names = {meta.get("og:site_name", ""), meta.get("application-name", ""), meta.get("twitter:site", "")}
+    for node in nodes:
+        names.add(_name_of(node.get("publisher")) or "")
+        if _types(node) & {"WebSite", "Organization", "NewsMediaOrganization"}:
+            names.add(_name_of(node) or "")
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    names.add(host)
+    names.add(host.split(".")[0])
+    return {normalize(n.lstrip("@")) for n in names if n and normalize(n)}
+
+
+def clean_title(title: str, site_names: set[str], section: str | None = None) -> str:
+    """Drop " - Site", " | Site", "Site: " and a section label from a <title>/og:title."""
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    if len(parts) < 2:
+        return title.strip()
+    drop = {normalize(n) for n in site_names} | ({normalize(section)} if section else set())
+    kept = [p for p in parts if normalize(p) not in drop and normalize(p).replace(" ", "") not in drop]
+    if not kept:
+        return parts[0]
+    if len(kept) == len(parts):
+        return title.strip()
+    # Rejoin what is left with the original separators: keep the headline's own " - ".
+    first, last = kept[0], kept[-1]
+    return title[title.index(first) : title.rindex(last) + len(last)].strip()
+
+
+def _similar(a: str, b: str) -> bool:
+    na, nb = normalize(a), normalize(b)
+    return bool(na and nb) and (na == nb or (len(na) > 10 and (na in nb or nb in na)))
+
+
+def pick_title(
+    tree: HtmlElement,
+    meta: Mapping[str, str],
+    nodes: Sequence[dict[str, Any]],
+    url: str,
+    section: str | None,
+    hint: str | None = None,
+) -> str:
+    """The article's own headline: an <h1> that matches og:title/JSON-LD headline, else a cleaned one."""
+    sites = _site_names(meta, nodes, url)
+    articles = _article_nodes(nodes)
+    headline = next((h for n in articles if isinstance(h := n.get("headline"), str) and h.strip()), None)
+    refs = [t for t in (headline, meta.get("og:title"), meta.get("twitter:title"), hint) if t]
+    title_el = tree.find(".//title")
+    if title_el is not None and title_el.text_content().strip():
+        refs.append(title_el.text_content().strip())
+    h1s = [" ".join(h.text_content().split()) for h in tree.iter("h1")]
+    h1s = [h for h in h1s if h and normalize(h) not in sites]
+    for h1 in h1s:
+        if any(_similar(h1, ref) or _similar(h1, clean_title(ref, sites, section)) for ref in refs):
+            return h1
+    for ref in refs:
+        cleaned = clean_title(" ".join(ref.split()), sites, section)
+        if cleaned and normalize(cleaned) not in sites:
+            return cleaned
+    return h1s[0] if h1s else ""
+
+
+# --- other metadata -------------------------------------------------------------------------------
+
+_BYLINE_PREFIX = re.compile(r"^\s*(?:بقلم|كتبه|كتب|إعداد|اعداد|تحرير|by|par|de)\s*[:：]?\s*", re.I)
+
+
+def pick_author(tree: HtmlElement, meta: Mapping[str, str], nodes: Sequence[dict[str, Any]]) -> str | None:
+    candidates: list[str | None] = [_name_of(n.get("author")) for n in _article_nodes(nodes)]
+    candidates += [
+        meta.get("author"),
+        meta.get("article:author"),
+        meta.get("dc.creator"),
+        meta.get("parsely-author"),
+    ]
+    xpath = '//*[@rel="author" or @itemprop="author" or contains(@class,"author") or contains(@class,"auteur")]'
+    for el in tree.xpath(xpath)[:3]:
+        candidates.append(el.text_content())
+    for cand in candidates:
+        name = _BYLINE_PREFIX.sub("", " ".join(cand.split())) if cand and not cand.startswith("http") else ""
+        if name and len(name) <= 80:  # longer is a bio or a whole byline block, not a name
+            return name
+    return None
+
+
+def pick_section(meta: Mapping[str, str], nodes: Sequence[dict[str, Any]]) -> str | None:
+    for node in _article_nodes(nodes):
+        sec = node.get("articleSection")
+        sec = sec[0] if isinstance(sec, list) and sec else sec
+        if isinstance(sec, str) and sec.strip():
+            return sec.strip()
+    if meta.get("article:section"):
+        return meta["article:section"]
+    for node in nodes:
+        if "BreadcrumbList" in _types(node):
+            items = node.get("itemListElement") or []
+            names = [_name_of(i.get("item")) or _name_of(i) for i in items if isinstance(i, dict)]
+            names = [n for n in names if n]
+            if len(names) >= 3:
+                return names[-2]  # home > section > article
+    return None
+
+
+def pick_image(meta: Mapping[str, str], nodes: Sequence[dict[str, Any]], base: str) -> str | None:
+    image: Any = meta.get("og:image") or meta.get("og:image:url") or meta.get("twitter:image")
+    for node in _article_nodes(nodes):
+        if image:
+            break
+        image = node.get("image")
+        image = image[0] if isinstance(image, list) and image else image
+        image = image.get("url") if isinstance(image, dict) else image
+    return urljoin(base, image.strip()) if isinstance(image, str) and image.strip() else None
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.").removeprefix("m.").removeprefix("amp.")
+
+
+def _same_site(a: str, b: str) -> bool:
+    ha, hb = _host(a), _host(b)
+    return bool(ha) and (ha == hb or ha.endswith("." + hb) or hb.endswith("." + ha))
+
+
+def _is_homepage(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query
+
+
+def _canonicalize(url: str) -> str:
+    try:  # ingest.urls is owned by another module; extraction must not fail if it is absent
+        from ingest.urls import canonicalize
+    except ImportError:
+        return url
+    try:
+        return canonicalize(url)
+    except ValueError:
+        return url
+
+
+def pick_url(tree: HtmlElement, meta: Mapping[str, str], final_url: str) -> str:
+    """rel=canonical or og:url when on the final URL's site and not its homepage, else the final URL."""
+    links = [el.get("href") for el in tree.iter("link") if "canonical" in (el.get("rel") or "").lower().split()]
+    for cand in (*links, meta.get("og:url")):
+        if not cand or not cand.strip():
+            continue
+        url = urljoin(final_url, cand.strip())
+        if url.startswith(("http://", "https://")) and _same_site(url, final_url) and not _is_homepage(url):
+            return _canonicalize(url)
+    return _canonicalize(final_url)
+
+
+# --- language -------------------------------------------------------------------------------------
+
+_ARABIC_CHARS = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
+_LATIN_CHARS = re.compile(r"[A-Za-z\u00c0-\u017f]")
+_OTHER_LETTERS = re.compile(r"[^\W\d_\u0600-\u06ff\u0750-\u077f]")  # letters of any script but Arabic
+_TIFINAGH_CHARS = re.compile(r"[\u2d30-\u2d7f]")
+# py3langid tells the Arabic varieties apart (a Moroccan news brief often scores 'ary' 0.2-0.4);
+# for a source's `languages` they are all Arabic.
+_ARABIC_VARIETIES = frozenset(
+    {"ar", "ary", "arz", "acm", "apc", "ajp", "aeb", "arq", "afb", "ars", "acq", "ayl", "arb", "shu", "ssh", "abv"}
+)
+# The page's declared language wins when the detector gives it at least this probability, or is
+# sure of nothing (a few names: py3langid gives its best guess 0.05-0.1): a text that could be
+# either follows its page; one that plainly is not (an Arabic article in a template declared
+# English, a French article in one declared Arabic: 0.99) does not.
+DECLARED_PRIOR = 0.1
+_SURE = 0.5
+# Text in Arabic script with at most a few Latin words is Arabic for the press we crawl (no Persian,
+# Urdu or Pashto outlets): decided by script in ~0.05 ms; py3langid (~1 ms a page) decides the rest.
+_ARABIC_ONLY = 0.9
+_SAMPLE_CHARS = 600  # py3langid costs ~1 ms a page on 600 characters (3 ms on 2,000), and they decide
+
+
+@cache
+def _identifier() -> LanguageIdentifier:
+    """py3langid's model, loaded once per process (~1 s)."""
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def language_code(label: str | None) -> str | None:
+    """'ar-MA', 'ar_AR', 'ary' -> 'ar'; 'fr-FR' -> 'fr'; None for no label."""
+    if not label:
+        return None
+    code = re.split(r"[-_]", label.strip().lower(), maxsplit=1)[0]
+    return "ar" if code in _ARABIC_VARIETIES else (code or None)
+
+
+_CODES = {variety: "ar" for variety in _ARABIC_VARIETIES}
+
+
+def declared_language(tree: HtmlElement, meta: Mapping[str, str]) -> str | None:
+    """What the page says it is written in: `<html lang>`, else og:locale, else content-language."""
+    root = tree.getroottree().getroot()
+    label = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    return language_code(label or meta.get("og:locale") or meta.get("content-language") or meta.get("language"))
+
+
+def detect_language(text: str, declared: str | None = None) -> str | None:
+    """The language of `text`: 'ar' for Arabic script, 'zgh' for Tifinagh, else py3langid ('fr', 'en', ...,
+    'ar' again for a mixed text it reads as Arabic); None without letters.
+
+    `declared` (the page's own declaration) is a prior: it wins when the detector gives it at least
+    `DECLARED_PRIOR`. Our former stop-word lists read short Arabic briefs in English chrome as 'en'.
+    """
+    sample = text[:_SAMPLE_CHARS]
+    arabic = len(_ARABIC_CHARS.findall(sample))
+    latin = len(_LATIN_CHARS.findall(sample))
+    tifinagh = len(_TIFINAGH_CHARS.findall(sample))
+    if max(arabic, latin, tifinagh) == 0:
+        return None
+    if tifinagh > arabic and tifinagh > latin:
+        return "zgh"
+    if arabic >= _ARABIC_ONLY * (arabic + latin):
+        return "ar"
+    probs: dict[str, float] = {}
+    for label, prob in _identifier().rank(sample):
+        code = _CODES.get(label, label)
+        probs[code] = probs.get(code, 0.0) + prob
+    top = max(probs, key=lambda code: probs[code])
+    if declared and (probs.get(declared, 0.0) >= DECLARED_PRIOR or probs[top] < _SURE):
+        return declared
+    return top
+
+
+# --- body text ------------------------------------------------------------------------------------
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _trafilatura(tree: HtmlElement, options: Extractor, url: str) -> str:
+    try:
+        doc = bare_extraction(tree, url=url, options=options)
+    except (ValueError, TypeError, AttributeError):  # trafilatura raises on some broken trees
+        return ""
+    text = getattr(doc, "text", None) if doc is not None else None
+    return text or ""
+
+
+def _jsonld_body(nodes: Sequence[dict[str, Any]]) -> str:
+    for node in _article_nodes(nodes):
+        body = node.get("articleBody")
+        if isinstance(body, str) and body.strip():
+            # Some CMSs put HTML in articleBody: keep the text, paragraph breaks as lines.
+            if "<" in body:
+                body = re.sub(r"(?i)</p>|<br\s*/?>", "\n", body)
+                body = re.sub(r"<[^>]+>", " ", body)
+            return "\n".join(" ".join(line.split()) for line in body.splitlines() if line.strip())
+    return ""
+
+
+def _size(paras: list[str]) -> int:
+    return sum(len(t) for t in paras)
+
+
+def _arabic_size(paras: list[str]) -> int:
+    return sum(len(_ARABIC_CHARS.findall(t)) for t in paras)
+
+
+_PROSE = "//p[not(ancestor::header or ancestor::footer or ancestor::nav or ancestor::aside or ancestor::form)]"
+
+
+def _prose(tree: HtmlElement) -> dict[HtmlElement, list[str]]:
+    """The page's paragraphs (4+ words, outside header/footer/nav/aside/form) by parent element."""
+    groups: dict[HtmlElement, list[str]] = {}
+    for p in tree.xpath(_PROSE):
+        text = " ".join(p.text_content().split())
+        if text.count(" ") >= 3:
+            groups.setdefault(p.getparent(), []).append(text)
+    return groups
+
+
+def _text_words(tree: HtmlElement) -> int:
+    """Words of the page's text outside links, scripts and styles (0.14 ms a page)."""
+    body = tree.find("body")
+    if body is None:
+        return 0
+    links = sum(len(a.text_content().split()) for a in body.iter("a"))
+    code = sum(len((el.text or "").split()) for el in body.iter("script", "style"))
+    return len(body.text_content().split()) - links - code
+
+
+def _paragraph_cluster(groups: dict[HtmlElement, list[str]], script: str | None) -> str:
+    """The paragraphs of the element holding the most paragraph text (readability's core idea);
+    under an Arabic headline, the most Arabic text."""
+    size = _arabic_size if script == "arabic" else _size
+    best: list[str] = max(groups.values(), key=size) if groups else []
+    return "\n".join(best)
+
+
+_HEADLINE_LEVELS = 8  # ancestors of the <h1> searched for the article's paragraphs
+
+
+_LOOSE_TEXT = ".//text()[not(ancestor::h1 or ancestor::script or ancestor::style or ancestor::a)]"
+
+
+def _headline_block(tree: HtmlElement, title: str) -> str:
+    """The paragraphs of the nearest ancestor of the headline <h1> that holds any (else its loose text
+    nodes): the article whatever container the template puts it in (one real template keeps it
+    inside a <header>, which trafilatura and the <p> cluster skip)."""
+    h1 = next((h for h in tree.iter("h1") if title and _similar(" ".join(h.text_content().split()), title)), None)
+    if h1 is None:
+        return ""
+    ancestors = [a for a in h1.iterancestors() if a.tag not in ("body", "html")][:_HEADLINE_LEVELS]
+    for ancestor in ancestors:
+        if paras := [text for p in ancestor.iter("p") if (text := " ".join(p.text_content().split()))]:
+            return "\n".join(paras)
+    for ancestor in ancestors:  # a template without <p>
+        if paras := [" ".join(t.split()) for t in ancestor.xpath(_LOOSE_TEXT) if _words(t) >= 3]:
+            return "\n".join(paras)
+    return ""
+
+
+def _is_headline_line(line: str, title: str) -> bool:
+    """The line is the headline (possibly with a label), not a paragraph that happens to contain it."""
+    nl, nt = normalize(line), normalize(title)
+    return bool(nl and nt) and (
+        nl == nt or (nt in nl and len(nl) <= 1.3 * len(nt) + 10) or (nl in nt and len(nl) >= 0.7 * len(nt))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A cleaned candidate text and what its score is made of (see `score`)."""
+
+    text: str
+    method: str
+    words: int = 0
+    script: float = 1.0  # share of its letters in the headline's script
+    links: float = 0.0  # share of its words on lines that are link texts
+    overlap: float = 0.5  # share of the headline/description words it contains (0.5: none known)
+
+    @property
+    def score(self) -> float:
+        """log(1 + words) x script agreement x (1 - link share) x (0.5 + overlap with headline/description).
+
+        More words count, with diminishing weight; a text in another script than the headline's (an
+        English sidebar around an Arabic article), one made of link texts (a related block, a menu)
+        or one sharing nothing with the headline and description (a standings table) counts for little.
+        """
+        return log1p(self.words) * self.script * (1 - self.links) * (0.5 + self.overlap)
+
+    @property
+    def confident(self) -> bool:
+        """Long enough, in the headline's script, not links, on the headline's subject: no need to look further."""
+        return self.words >= MIN_WORDS and self.script >= 0.9 and self.links <= 0.2 and self.overlap >= 0.3
+
+
+_LEAD_ZONE = 6  # lines; chrome above a headline never runs longer than a breadcrumb and a toolbar
+
+
+def _script(text: str) -> str | None:
+    """'arabic' or 'latin', whichever has more letters in `text`; None without letters."""
+    arabic, latin = len(_ARABIC_CHARS.findall(text)), len(_LATIN_CHARS.findall(text))
+    return None if arabic == latin == 0 else ("arabic" if arabic >= latin else "latin")
+
+
+def _foreign_line(line: str) -> bool:
+    """Letters and no Arabic one: in an article under an Arabic headline, chrome of the template
+    (English menus, captions, cookie notes around the Arabic text)."""
+    return _OTHER_LETTERS.search(line) is not None and _ARABIC_CHARS.search(line) is None
+
+
+# Latin chrome glued into an Arabic line (trafilatura's fallback joins a short page's blocks into one
+# line): "... اليمنى. Tags Kristi Noem South Dakota", "... مارس Last Updated: 2025-02-22 By Melanie
+# Hanson سجل ...". A trailing Latin run after a sentence end goes; so does any run of this many words
+# without an Arabic letter (foreign names inside Arabic news run one to three words).
+_TRAILING_LATIN = re.compile(r"(?<=[.!?؟…])\s+[^\W\d_\u0600-\u06ff\u0750-\u077f][^\u0600-\u06ff]*$")
+_LATIN_RUN_WORDS = 4
+
+
+def _drop_latin_runs(line: str) -> str:
+    if not _OTHER_LETTERS.search(line):
+        return line
+    line = _TRAILING_LATIN.sub("", line)
+    words = line.split()
+    foreign = [_ARABIC_CHARS.search(w) is None for w in words]
+    keep, i = [], 0
+    while i < len(words):
+        j = i
+        while j < len(words) and foreign[j]:
+            j += 1
+        run = words[i:j]
+        if j > i and not (len(run) >= _LATIN_RUN_WORDS and _OTHER_LETTERS.search(" ".join(run))):
+            keep += run
+        if j < len(words):
+            keep.append(words[j])
+        i = j + 1
+    return " ".join(keep) if len(keep) < len(words) else line
+
+
+_CHROME_LINE_WORDS = 10  # a breadcrumb or a toolbar line above the headline; prose runs longer
+
+
+def _clean(text: str, title: str, section: str | None, script: str | None = None) -> str:
+    lines = [line for line in clean_lines(text.split("\n")) if any(c.isalnum() for c in line)]
+    if script == "arabic":
+        lines = [_drop_latin_runs(line) for line in lines if not _foreign_line(line)]
+    lines = _after_headline(_first_occurrences(lines), title)
+    while lines and ((section and normalize(lines[0]) == normalize(section)) or is_date_line(lines[0])):
+        lines = lines[1:]
+    return "\n".join(lines)
+
+
+def _first_occurrences(lines: list[str]) -> list[str]:
+    """A paragraph repeated word for word is said once (trafilatura sometimes emits a block twice)."""
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        key = " ".join(line.split())
+        if _words(key) >= 4 and key in seen:
+            continue
+        seen.add(key)
+        kept.append(line)
+    return kept
+
+
+def _after_headline(lines: list[str], title: str) -> list[str]:
+    """The headline marks where the article starts: what the extractor kept above it is a breadcrumb,
+    a section label or a toolbar. The headline itself is metadata, not body. When prose stands above
+    it, or nothing follows it (a brief, then a "trending" block repeating the headline), only the
+    headline line goes."""
+    if title and lines and (at := lines[0].find(title + " ")) >= 0 and _words(lines[0][:at]) <= _CHROME_LINE_WORDS:
+        rest = lines[0][at + len(title) :].strip()  # the headline glued to the first paragraph, a label before it
+        if _words(rest) > _words(title):
+            lines = [rest, *lines[1:]]
+    for i, line in enumerate(lines[:_LEAD_ZONE]):
+        if title and _is_headline_line(line, title):
+            above = lines[:i]
+            if i + 1 < len(lines) and all(_words(a) <= _CHROME_LINE_WORDS for a in above):
+                return lines[i + 1 :]
+            return above + lines[i + 1 :]
+    return lines
+
+
+_TABLE_TAGS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+_LAYOUT_CELL_CHARS = 400  # data cells hold figures and names, not whole paragraphs
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> None:
+    """Turn layout tables (old CMS templates put the whole page in one) into plain blocks.
+
+    trafilatura renders a table as `| cell | cell |` lines, which glues a layout table's headline,
+    date and body into one line. A table is layout, not data, when one of its cells holds block
+    content (paragraphs, divs, nested tables) or a long run of prose; data tables are left alone.
+    """
+    for table in reversed(tree.xpath("//table")):  # innermost first, so nesting unwraps cleanly
+        cells = table.xpath("./tr/td | ./tr/th | ./*/tr/td | ./*/tr/th")
+        layout = any(
+            cell.xpath(".//p | .//div | .//table | .//article") or len(cell.text_content().strip()) > _LAYOUT_CELL_CHARS
+            for cell in cells
+        )
+        if layout:
+            for node in [table, *table.iter(*_TABLE_TAGS)]:
+                node.tag = "div"
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What candidate scoring needs to know of the page, computed once."""
+
+    title: str
+    section: str | None
+    script: str | None  # the headline's script: the article's
+    refs: frozenset[str]  # normalised words of the headline, description and feed title
+    link_texts: frozenset[str]  # the text of every link (a menu's one-word items too)
+
+
+def _page_facts(tree: HtmlElement, meta: Mapping[str, str], title: str, section: str | None, hint: str | None) -> _Page:
+    described = " ".join(t for t in (title, meta.get("og:description"), meta.get("description"), hint) if t)
+    links = frozenset(t for a in tree.iter("a") if (t := " ".join(a.text_content().split())))
+    return _Page(title, section, _script(title or described), frozenset(normalize(described).split()), links)
+
+
+_SCORE_CHARS = 1000  # the script and the headline's words show in the first 1,000 characters
+
+
+def _on_subject(text: str, page: _Page) -> bool:
+    """The text shares a word of 4+ letters with the headline or description: a brief, not a footer
+    or a caption left on a listing page."""
+    return bool({w for w in page.refs if len(w) >= 4} & set(normalize(text).split()))
+
+
+def _script_share(text: str, script: str | None) -> float:
+    """Share of the letters of `text` in `script` (1.0 when the page gives no script)."""
+    if script is None:
+        return 1.0
+    text = text[:_SCORE_CHARS]
+    arabic, latin = len(_ARABIC_CHARS.findall(text)), len(_LATIN_CHARS.findall(text))
+    return (arabic if script == "arabic" else latin) / ((arabic + latin) or 1)
+
+
+# The first candidate (trafilatura, fast mode) is kept unless another scores this much higher:
+# on the sample web and the English benchmarks trafilatura's own choice is the better one when the
+# scores are close.
+PRIMARY_MARGIN = 1.25
+_GOOD_SCRIPT_SHARE = 0.5
+
+
+def extract_body(tree: HtmlElement, nodes: Sequence[dict[str, Any]], url: str, page: _Page) -> list[_Body]:
+    """Every extraction candidate that leaves some text, best first (see `_Body.score`, `PRIMARY_MARGIN`).
+
+    Candidates: trafilatura (fast), JSON-LD articleBody, the largest <p> cluster unless trafilatura's
+    text is `confident`, and trafilatura's recall mode when none of those gives `MIN_WORDS` words in
+    the headline's script. The <p> cluster is skipped on confident pages to keep the cost per page.
+    """
+    first = _scored("trafilatura", _trafilatura(tree, _OPTIONS, url), page)
+    bodies = [first, _scored("jsonld", _jsonld_body(nodes), page)]
+    if not first.confident:
+        bodies.append(_scored("paragraphs", _paragraph_cluster(_prose(tree), page.script), page))
+        bodies.append(_scored("headline-block", _headline_block(tree, page.title), page))
+    if not first.confident or _text_words(tree) > _TRUNCATED * first.words + 50:
+        bodies.append(_scored("trafilatura-full", _trafilatura(tree, _FULL, url), page))
+    if not any(b.words >= MIN_WORDS and b.script > _GOOD_SCRIPT_SHARE for b in bodies):
+        bodies.append(_scored("trafilatura-recall", _trafilatura(tree, _RECALL, url), page))
+    return _rank([b for b in bodies if b.text.strip()])
+
+
+def _scored(method: str, raw: str, page: _Page) -> _Body:
+    text = _clean(raw, page.title, page.section, page.script)
+    n = _words(text)
+    if n == 0:
+        return _Body(text, method)
+    words = set(normalize(text[:_SCORE_CHARS]).split())
+    overlap = len(page.refs & words) / len(page.refs) if page.refs else 0.5
+    linked = [line for line in text.split("\n") if " ".join(line.split()) in page.link_texts]
+    links = sum(_words(line) for line in linked) / n
+    return _Body(text, method, n, _script_share(text, page.script), links, overlap)
+
+
+def _rank(bodies: list[_Body]) -> list[_Body]:
+    if not bodies:
+        return []
+    primary = bodies[0]
+    ranked = sorted(bodies, key=lambda b: -b.score)
+    margin = 1.0 if ranked[0].method == "trafilatura-full" else PRIMARY_MARGIN  # trafilatura's own second look
+    if ranked[0] is not primary and ranked[0].score <= margin * primary.score:
+        ranked.remove(primary)
+        ranked.insert(0, primary)
+    return _prefer_fuller_jsonld(ranked)
+
+
+def _prefer_fuller_jsonld(ranked: list[_Body]) -> list[_Body]:
+    """trafilatura stopped early (a split article, an ad slot mid-text) if articleBody is much longer."""
+    first = ranked[0]
+    alt = next((b for b in ranked if b.method == "jsonld"), None)
+    if first.method == "trafilatura" and alt is not None and _words(alt.text) >= 1.5 * _words(first.text):
+        return [alt, *(b for b in ranked if b is not alt)]
+    return ranked
+
+
+# --- listing pages --------------------------------------------------------------------------------
+
+
+def drop_link_runs(lines: Sequence[str], link_texts: frozenset[str]) -> list[str]:
+    """Lines that are the text of a link, two or more in a row, are a related block or a menu: out."""
+    linked = [" ".join(line.split()) in link_texts for line in lines]
+    return [
+        line
+        for i, line in enumerate(lines)
+        if not (linked[i] and ((i > 0 and linked[i - 1]) or (i + 1 < len(lines) and linked[i + 1])))
+    ]
+
+
+def _linked_share(text: str, link_texts: frozenset[str]) -> float:
+    """Share of the text's words on lines that are also the text of a link: teasers, not prose."""
+    lines = [" ".join(line.split()) for line in text.split("\n") if line.strip()]
+    total = sum(_words(line) for line in lines) or 1
+    return sum(_words(line) for line in lines if line in link_texts) / total
+
+
+_VIDEO = "//video | //iframe[contains(@src,'youtube') or contains(@src,'dailymotion') or contains(@src,'vimeo')]"
+
+
+def _has_video(tree: HtmlElement) -> bool:
+    return bool(tree.xpath(_VIDEO))
+
+
+def looks_like_article(tree: HtmlElement, meta: Mapping[str, str], nodes: Sequence[dict[str, Any]], title: str) -> bool:
+    """og:type article, a JSON-LD article type, or an <h1> that is the page's headline."""
+    if meta.get("og:type", "").lower() == "article" or any(_types(n) & ARTICLE_TYPES for n in nodes):
+        return True
+    return bool(title) and any(_similar(" ".join(h.text_content().split()), title) for h in tree.iter("h1"))
+
+
+def not_article_reason(
+    meta: Mapping[str, str],
+    nodes: Sequence[dict[str, Any]],
+    text: str,
+    link_texts: frozenset[str],
+    looks: bool,
+    video: bool = False,
+) -> str | None:
+    """Why the page is a listing, tag, author or video page, or None.
+
+    On a page that looks like an article, runs of link lines (a related block repeating other
+    articles' headlines) are left out before the link share is judged: one real outlet lost every
+    article to `not-article` because of such a block. A video under a caption shorter than a brief
+    (`video`: the page embeds one) is a video page unless the page declares an article.
+    """
+    types = set().union(*(_types(n) for n in nodes)) if nodes else set()
+    og_type = meta.get("og:type", "").lower()
+    words = _words(text)
+    if types & NOT_ARTICLE_TYPES and not types & ARTICLE_TYPES and words < SHORT_LISTING_WORDS:
+        return f"JSON-LD {sorted(types & NOT_ARTICLE_TYPES)[0]} with {words} words"
+    if (
+        (og_type.startswith("video") or og_type == "profile")
+        and not types & ARTICLE_TYPES
+        and words < SHORT_LISTING_WORDS
+    ):
+        return f"og:type {og_type} with {words} words"
+    if video and words < MIN_WORDS and not types & ARTICLE_TYPES and og_type != "article":
+        return f"a video with a {words}-word caption"
+    judged = "\n".join(drop_link_runs(text.split("\n"), link_texts)) if looks else text
+    if not judged.strip():
+        return "the text is a list of links"
+    share = _linked_share(judged, link_texts)
+    limit = 0.5 if og_type == "article" or types & ARTICLE_TYPES else 0.3
+    if share > limit:
+        return f"{share:.0%} of the text is link text (og:type {og_type or 'none'})"
+    return None
+
+
+# --- stored-text cap --------------------------------------------------------------------------------
+
+
+def max_text_chars() -> int:
+    """The stored-text cap: `Settings.max_text_chars` (INGEST_MAX_TEXT_CHARS), its one home. Read
+    per page, in the extraction process; `run-once` has validated the environment before."""
+    value = os.environ.get("INGEST_MAX_TEXT_CHARS")
+    return Settings.model_validate({} if value is None else {"max_text_chars": value}).max_text_chars
+
+
+def cap_text(text: str, limit: int) -> tuple[str, int]:
+    """`text` cut to at most `limit` characters at a line end when there is one; (text, characters cut)."""
+    if len(text) <= limit:
+        return text, 0
+    cut = text.rfind("\n", 0, limit + 1)
+    kept = text[: cut if cut > limit // 2 else limit].rstrip()
+    return kept, len(text) - len(kept)
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def extract(
+    page: FetchedPage,
+    *,
+    timezone: str = "Africa/Casablanca",
+    languages: Sequence[str] = ("ar",),
+    recurring: RecurringLines | None = None,
+) -> Article | Rejection:
+    """The article in `page`, or why there is none. Never raises for a bad page."""
+
+    def reject(reason: str, detail: str = "", looks: bool = False) -> Rejection:
+        url = page.final_url or page.url
+        return Rejection(url=url, source=page.source, reason=reason, detail=detail, looks_like_article=looks)
+
+    if detail := _not_html(page):
+        return reject("not-html", detail)
+    tree = load_html(decode(page.body, page.content_type))
+    if tree is None:
+        return reject("not-html", "unparseable")
+    unwrap_layout_tables(tree)
+    return _from_tree(page, tree, timezone, languages, recurring, reject)
+
+
+def _from_tree(
+    page: FetchedPage,
+    tree: HtmlElement,
+    timezone: str,
+    languages: Sequence[str],
+    recurring: RecurringLines | None,
+    reject: Callable[[str, str, bool], Rejection],
+) -> Article | Rejection:
+    base = page.final_url or page.url
+    nodes = jsonld_nodes(tree)
+    meta = meta_map(tree)
+    section = pick_section(meta, nodes)
+    title = pick_title(tree, meta, nodes, base, section, page.hint_title)
+    facts = _page_facts(tree, meta, title, section, page.hint_title)
+    looks = looks_like_article(tree, meta, nodes, title)
+    bodies = extract_body(tree, nodes, base, facts)
+    if not bodies:
+        return reject("empty", "nothing extracted", looks)
+    body = bodies[0]
+    video = _words(body.text) < MIN_WORDS and _has_video(tree)
+    if why := not_article_reason(meta, nodes, body.text, facts.link_texts, looks, video):
+        return reject("not-article", why, looks)
+    text = "\n".join(drop_link_runs(body.text.split("\n"), facts.link_texts))
+    if (n := _words(text)) < MIN_WORDS and not (looks and _on_subject(text, facts)):
+        return reject("too-short", f"{n} words ({body.method}), not a brief under its headline", looks)
+    language = detect_language(text, declared_language(tree, meta))
+    if language is not None and languages and language not in languages:
+        return reject("wrong-language", f"{language} not in {list(languages)}", looks)
+    text, cut = cap_text(text, limit := max_text_chars())
+    fetched = to_utc(page.fetched_at, UTC)
+    published, updated = find_dates(tree, nodes, tz=timezone, now=fetched)
+    if published is None and page.hint_published is not None:
+        published = to_utc(page.hint_published, timezone)
+    url = pick_url(tree, meta, base)
+    article = Article(
+        url=url,
+        source=page.source,
+        title=title or (page.hint_title or ""),
+        text=text,
+        published_at=published,
+        fetched_at=fetched,
+        language=language,
+        author=pick_author(tree, meta, nodes),
+        section=section,
+        image_url=pick_image(meta, nodes, base),
+        updated_at=updated,
+        method=body.method,
+        fetched_url=page.url if page.url != url else "",
+        cut_chars=cut,
+        alternatives=tuple((b.method, cap_text(b.text, limit)[0]) for b in bodies[1:]),
+    )
+    return settle(article, recurring) if recurring is not None else article
+
+
+def settle(result: Article | Rejection, recurring: RecurringLines) -> Article | Rejection:
+    """`result` once the outlet's recurring lines are known: what the writer stores. Never empty.
+
+    The recurring-line pass can empty a candidate that was the outlet's chrome (a sidebar table the
+    extractor took for the article): the next candidate is tried, and if none is left the page is an
+    `empty` rejection, never a stored article with no text.
+    """
+    if isinstance(result, Rejection):
+        return result
+    for method, text in ((result.method, result.text), *result.alternatives):
+        kept = recurring.strip(result.source, text)
+        if kept.strip():
+            if kept == result.text and not result.alternatives:
+                return result
+            return replace(result, text=kept, method=method, alternatives=())
+    detail = f"nothing left once the outlet's recurring lines are removed ({result.method})"
+    return Rejection(result.url, result.source, "empty", detail, looks_like_article=True)

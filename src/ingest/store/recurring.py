@@ -1,0 +1,41 @@
+"""Persisting the per-outlet recurring-line table, so chrome learned in one run is stripped in the next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ingest.extract.boilerplate import RecurringLines
+from ingest.store.db import read_session, upsert
+from ingest.store.models import BoilerplateRow
+
+
+def load_recurring(engine: Engine, sources: Iterable[str]) -> RecurringLines:
+    names = list(sources)
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(BoilerplateRow.source, BoilerplateRow.fingerprint, BoilerplateRow.pages_seen).where(
+                BoilerplateRow.source.in_(names)
+            )
+        ).all()
+    return RecurringLines.from_rows((r.source, r.fingerprint, r.pages_seen) for r in rows)
+
+
+def save_recurring(session: Session, recurring: RecurringLines) -> None:
+    """Upsert every line seen on two pages or more (lines seen once are the article prose)."""
+    rows = [{"source": s, "fingerprint": fp, "pages_seen": n} for s, fp, n in recurring.to_rows() if n >= 2]
+    table = BoilerplateRow.__table__
+    for i in range(0, len(rows), 1000):
+        upsert(
+            session,
+            table,
+            rows[i : i + 1000],
+            ["source", "fingerprint"],
+            lambda ex: (
+                {"pages_seen": func.max(ex.pages_seen, table.c.pages_seen)}
+                if session.get_bind().dialect.name == "sqlite"
+                else {"pages_seen": func.greatest(ex.pages_seen, table.c.pages_seen)}
+            ),
+        )
