@@ -50,7 +50,6 @@ import numpy as np
 from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.orm import Session
 
-from ingest import devset
 from ingest.config import Source
 from ingest.dedup.bandindex import BandIndex
 from ingest.dedup.deduplicator import Deduplicator, numbers_text, shingle_bytes, signature_bytes, time_bucket
@@ -60,6 +59,7 @@ from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_s
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow, StoryRow
 from ingest.text import normalize
+from ingest_dev import devset
 from ingest_dev.devset import BaseStory, generate
 
 OUTLETS = [f"outlet{i:02d}" for i in range(12)]

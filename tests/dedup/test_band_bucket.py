@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest import bandindex
+from ingest.dedup import bandindex
 
 
 def test_a_bucket_finds_every_copy_across_merges_of_its_recent_entries(monkeypatch: pytest.MonkeyPatch) -> None:

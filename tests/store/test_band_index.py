@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
-from ingest import bandindex
 from ingest.config import Source
+from ingest.dedup import bandindex
 from ingest.dedup.deduplicator import Deduplicator
 from ingest.dedup.fingerprint import DEFAULT, DedupParams
 from ingest.records import Article, RunStats
