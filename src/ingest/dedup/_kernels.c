@@ -10,11 +10,11 @@
             ]
         ],
         "depends": [
-            "/tmp/pip-build-env-o8q2qcrm/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/arrayobject.h",
-            "/tmp/pip-build-env-o8q2qcrm/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/arrayscalars.h",
-            "/tmp/pip-build-env-o8q2qcrm/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/ndarrayobject.h",
-            "/tmp/pip-build-env-o8q2qcrm/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/ndarraytypes.h",
-            "/tmp/pip-build-env-o8q2qcrm/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/ufuncobject.h",
+            "/tmp/pip-build-env-yqy42sbl/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/arrayobject.h",
+            "/tmp/pip-build-env-yqy42sbl/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/arrayscalars.h",
+            "/tmp/pip-build-env-yqy42sbl/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/ndarrayobject.h",
+            "/tmp/pip-build-env-yqy42sbl/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/ndarraytypes.h",
+            "/tmp/pip-build-env-yqy42sbl/overlay/lib/python3.11/site-packages/numpy/_core/include/numpy/ufuncobject.h",
             "src/ingest/dedup/_kernels.h"
         ],
         "extra_compile_args": [
@@ -22,7 +22,7 @@
         ],
         "include_dirs": [
             "src/ingest/dedup",
-            "/tmp/pip-build-env-o8q2qcrm/overlay/lib/python3.11/site-packages/numpy/_core/include"
+            "/tmp/pip-build-env-yqy42sbl/overlay/lib/python3.11/site-packages/numpy/_core/include"
         ],
         "name": "ingest.dedup._kernels",
         "sources": [

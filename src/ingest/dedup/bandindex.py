@@ -38,7 +38,7 @@ from sqlalchemy import Connection, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from ingest.dedup.fingerprint import DEFAULT
-from ingest.store.db import id_chunks
+from ingest.store.db import in_chunks
 from ingest.store.models import IndexKeysRow, IndexLogRow, ProbeRow
 
 __all__ = ["BandIndex", "Hits"]
@@ -219,7 +219,7 @@ class BandIndex:
             self._drop_cache()
             return
         banding = select(IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
-        for chunk in id_chunks(banded):
+        for chunk in in_chunks(banded):
             for copy_id, bucket, blob in conn.execute(banding.where(IndexKeysRow.copy_id.in_(chunk))):
                 held = self._buckets.get(bucket)  # re-indexed since the log row, maybe into a bucket not held
                 if held is not None:
@@ -227,7 +227,7 @@ class BandIndex:
                     self.loaded_entries += self.bands
         if probes is not None:
             probing = select(ProbeRow.copy_id, ProbeRow.keys)
-            for chunk in id_chunks(probed):
+            for chunk in in_chunks(probed):
                 for copy_id, blob in conn.execute(probing.where(ProbeRow.copy_id.in_(chunk))):
                     probes.add(copy_id, _keys(blob))
 

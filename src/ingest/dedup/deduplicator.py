@@ -47,6 +47,7 @@ from ingest.dedup.bandindex import BandIndex, Hits
 from ingest.dedup.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.dedup.similarity import Verdict, verify
 from ingest.dedup.storybook import Member, StoredCopy, Story, StoryBook
+from ingest.store.db import in_chunks
 from ingest.store.models import CopyRow, StoryRow
 
 __all__ = [
@@ -494,8 +495,8 @@ def replace_stories(session: Session, params: DedupParams = DEFAULT, batch: int 
     dedup.index.clear(session)
     order = (CopyRow.published_at.is_(None), CopyRow.published_at, CopyRow.id)
     ids = list(conn.execute(select(CopyRow.id).order_by(*order)).scalars())
-    for start in range(0, len(ids), batch):
-        dedup.place(session, _refingerprinted(conn, ids[start : start + batch], params))
+    for chunk in in_chunks(ids, batch):
+        dedup.place(session, _refingerprinted(conn, chunk, params))
         dedup.index.flush(session)
     return len(ids)
 

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from ingest.dedup.fingerprint import Fingerprint, body_text
-from ingest.store.db import allocate_ids, id_chunks
+from ingest.store.db import allocate_ids, in_chunks
 from ingest.store.models import CopyRow, StoryRow
 
 __all__ = ["Member", "StoredCopy", "Story", "StoryBook", "election_key"]
@@ -147,7 +147,7 @@ class StoryBook:
         """Read the copies `ids` not held yet, and the stories they belong to."""
         wanted = sorted(set(ids) - self.copies.keys())
         stories: set[int] = set()
-        for chunk in id_chunks(wanted):
+        for chunk in in_chunks(wanted):
             for row in self.conn.execute(_COPIES, {"ids": chunk}):
                 self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row), row.content_hash)
                 self.story_of[row.id] = row.story_id
@@ -158,7 +158,7 @@ class StoryBook:
     def load_stories(self, ids: Iterable[int]) -> None:
         """Read the stories `ids` not held yet, with every member's election facts."""
         wanted = sorted(set(ids) - self.stories.keys())
-        for chunk in id_chunks(wanted):
+        for chunk in in_chunks(wanted):
             for row in self.conn.execute(_MEMBERS, {"stories": chunk}):
                 story = self.stories.get(row.story_id)
                 if story is None:

@@ -37,9 +37,7 @@ from ingest.service.lifecycle import armed_for
 from ingest.service.logcontext import bind, log_context
 from ingest.service.schedule import next_run_after, trigger_for
 from ingest.service.telemetry import Metrics
-from ingest.store.db import write_transaction
 from ingest.store.leases import acquire, release, renew
-from ingest.store.models import RunRow
 from ingest.store.runs import (
     UNHEALTHY_AFTER,
     close_abandoned_runs,
@@ -47,6 +45,7 @@ from ingest.store.runs import (
     decide_run,
     last_runs,
     record_source_health,
+    settle_run,
     start_run,
 )
 
@@ -262,22 +261,18 @@ class Worker:
     def _close(self, run_id: int, source: str, forced: str | None, code: int | None) -> None:
         """Close the run: `forced` wins; a run the crawl left `running` crashed or was killed
         (`failed`), or was stopped by our shutdown before it could record that (`interrupted`)."""
-        with write_transaction(self.engine) as session:
-            row = session.get(RunRow, run_id)
-            if row is None:
-                return
-            closed_here = bool(forced) or row.outcome == "running"
-            if closed_here:
-                row.outcome = forced or ("interrupted" if self.stopping.is_set() else "failed")
-                row.finished_at = datetime.now(UTC)
-                row.detail = {**(row.detail or {}), "exit_code": code}
-            outcome = row.outcome
-            figures = (
-                f"{row.pages_fetched} pages fetched, {row.articles_extracted} articles extracted, "
-                f"{row.new_stories} new stories, {row.copies_linked} copies linked, "
-                f"{sum((row.errors or {}).values())} errors"
-            )
-            self.metrics.run_finished(source, row)
+        left_running = "interrupted" if self.stopping.is_set() else "failed"
+        settled = settle_run(self.engine, run_id, forced, left_running, exit_code=code)
+        if settled is None:
+            return
+        row, closed_here = settled
+        outcome = row.outcome
+        figures = (
+            f"{row.pages_fetched} pages fetched, {row.articles_extracted} articles extracted, "
+            f"{row.new_stories} new stories, {row.copies_linked} copies linked, "
+            f"{sum((row.errors or {}).values())} errors"
+        )
+        self.metrics.run_finished(source, row)
         if closed_here and outcome in ("failed", "timed-out"):
             # The crawl could not count it against the source's health itself.
             for name in record_source_health(self.engine, {source: True}):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 
 # An arbitrary constant: the advisory lock that serialises dedup writers on PostgreSQL.
 _WRITER_LOCK = 0x1E57_0001
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -127,10 +129,11 @@ def write_transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def id_chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
-    """`ids` in lists of `size`: one IN (...) query each, short enough for any driver."""
-    for start in range(0, len(ids), size):
-        yield list(ids[start : start + size])
+def in_chunks(items: Sequence[T], size: int = 500) -> Iterator[list[T]]:
+    """`items` in lists of `size`: one IN (...) query or one multi-row statement each, short enough
+    for any driver (SQLite allows 32,766 bound parameters, PostgreSQL 65,535)."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
 
 def allocate_ids(conn: Connection, table: str, n: int) -> list[int]:

@@ -10,14 +10,14 @@ grow with the size of the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, case, func, or_, select
 
 from ingest.crawl.frontier import OUTSIDE_WINDOW, FetchOutcome, Validators
-from ingest.store.db import read_session, upsert, write_transaction
+from ingest.store.db import in_chunks, read_session, upsert, write_transaction
 from ingest.store.models import CopyRow, FetchStateRow
 
 _BATCH = 500
@@ -41,11 +41,6 @@ def is_transient(status: int, error: str | None = None) -> bool:
     if error and error.startswith(_PERMANENT_KINDS):
         return False
     return status == 0 or status in (408, 425, 429) or status >= 500
-
-
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), _BATCH):
-        yield items[i : i + _BATCH]
 
 
 class DbFrontier:
@@ -79,7 +74,7 @@ class DbFrontier:
         wanted = list(dict.fromkeys(urls))
         skip: set[str] = set()
         with read_session(self.engine) as session:
-            for chunk in _chunks(wanted):
+            for chunk in in_chunks(wanted, _BATCH):
                 skip |= self._known_copies(session, chunk, now)
                 skip |= self._settled_urls(session, chunk, now, in_window)
         return set(wanted) - skip

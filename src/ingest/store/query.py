@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, exists, select
 from sqlalchemy.orm import aliased
 
-from ingest.store.db import read_session
+from ingest.store.db import in_chunks, read_session
 from ingest.store.models import CopyRow, SourceRow, StoryRow
 from ingest.text import normalize
 
@@ -136,8 +136,7 @@ def find_stories(engine: Engine, f: StoryFilter) -> list[StoryView]:
 
 def _copies_of(session: Any, story_ids: list[int]) -> dict[int, list[CopyView]]:
     out: dict[int, list[CopyView]] = {}
-    for i in range(0, len(story_ids), 500):
-        chunk = story_ids[i : i + 500]
+    for chunk in in_chunks(story_ids):
         rows = session.execute(
             select(CopyRow, SourceRow.name, StoryRow.canonical_copy_id)
             .join(SourceRow, SourceRow.id == CopyRow.source_id)

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ingest.extract.boilerplate import RecurringLines
-from ingest.store.db import read_session, upsert
+from ingest.store.db import in_chunks, read_session, upsert
 from ingest.store.models import BoilerplateRow
 
 
@@ -27,11 +27,11 @@ def save_recurring(session: Session, recurring: RecurringLines) -> None:
     """Upsert every line seen on two pages or more (lines seen once are the article prose)."""
     rows = [{"source": s, "fingerprint": fp, "pages_seen": n} for s, fp, n in recurring.to_rows() if n >= 2]
     table = BoilerplateRow.__table__
-    for i in range(0, len(rows), 1000):
+    for chunk in in_chunks(rows, 1000):
         upsert(
             session,
             table,
-            rows[i : i + 1000],
+            chunk,
             ["source", "fingerprint"],
             lambda ex: (
                 {"pages_seen": func.max(ex.pages_seen, table.c.pages_seen)}

@@ -138,6 +138,23 @@ def decide_run(engine: Engine, run_id: int, outcome: str) -> None:
             _close(row, outcome)
 
 
+def settle_run(
+    engine: Engine, run_id: int, forced: str | None, left_running: str, **detail: Any
+) -> tuple[RunRow, bool] | None:
+    """Close a run for a supervisor whose crawl process could not say how it ended: `forced` wins
+    (timed-out), a run still `running` becomes `left_running` (the crawl crashed or was stopped);
+    a run the crawl closed itself is kept. Returns the run (usable after the transaction) and
+    whether it was closed here; None if there is no such run."""
+    with write_transaction(engine) as session:
+        row = session.get(RunRow, run_id)
+        if row is None:
+            return None
+        closed_here = bool(forced) or row.outcome == "running"
+        if closed_here:
+            _close(row, forced or left_running, **detail)
+        return row, closed_here
+
+
 def _close(row: RunRow, outcome: str, **detail: Any) -> None:
     row.outcome = outcome
     row.finished_at = datetime.now(UTC)
