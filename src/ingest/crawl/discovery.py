@@ -491,16 +491,15 @@ def robots_crawl_delay(body: bytes, user_agent: str) -> float | None:
 
 
 def robots_sitemaps(body: bytes, base_url: str) -> list[str]:
-    """The ``Sitemap:`` lines of a robots.txt (anywhere in the file, any case), in order."""
-    out: list[str] = []
-    for raw in body.decode("utf-8", "replace").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == "sitemap" and value.strip():
-            url = urljoin(base_url, value.strip())
-            if url not in out:
-                out.append(url)
-    return out
+    """The ``Sitemap:`` lines of a robots.txt (Protego reads them: anywhere in the file, any case),
+    absolute, in order, once each."""
+    from protego import Protego
+
+    try:
+        listed = Protego.parse(body.decode("utf-8", "replace")).sitemaps
+        return list(dict.fromkeys(urljoin(base_url, url.strip()) for url in listed if url.strip()))
+    except Exception:  # a malformed robots.txt lists no sitemap
+        return []
 
 
 # -------------------------------------------------------------------------------------- listings
