@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# Arabic-Indic and extended (Persian) Arabic-Indic digits as ASCII digits.
+DIGITS: dict[int, str] = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
+
 _TRANSLATE: dict[int, str | None] = {}
 # Diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel vanish.
 for cp in [*range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE), 0x0640]:
@@ -25,9 +28,7 @@ _TRANSLATE[ord("ء")] = None
 # Persian/Urdu letter forms common in copy-pasted text.
 _TRANSLATE[ord("ی")] = "ي"
 _TRANSLATE[ord("ک")] = "ك"
-for i in range(10):
-    _TRANSLATE[0x0660 + i] = str(i)  # Arabic-Indic
-    _TRANSLATE[0x06F0 + i] = str(i)  # Extended (Persian) Arabic-Indic
+_TRANSLATE.update(DIGITS)
 # Zero-width characters and bidi marks split or glue words invisibly.
 for cp in (
     0x200B,
@@ -50,6 +51,16 @@ for cp in (
     _TRANSLATE[cp] = None
 
 _NON_WORD = re.compile(r"[^\w]+|_+")
+
+# The light folding that date parsing reads visible text with: the same letters and digits, but
+# punctuation, hamza on its own and ئ/ؤ kept (the am/pm words "مساء" and "صباحا" are matched as
+# written) and a no-break space read as a space, so a date's separators survive.
+_LIGHT: dict[int, str | None] = {ord(c): "ا" for c in "أإآٱ"}
+_LIGHT.update({ord("ى"): "ي", ord("ة"): "ه", ord("ـ"): None})
+_LIGHT.update({cp: None for cp in range(0x064B, 0x0653)})
+_LIGHT.update(DIGITS)
+_LIGHT.update({cp: None for cp in (0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x061C)})
+_LIGHT[0x00A0] = " "
 
 
 def normalize(text: str) -> str:
@@ -86,6 +97,12 @@ def _fold(text: str) -> str:
     # NFKC first: Arabic presentation forms (U+FB50-U+FEFF) become ordinary letters.
     text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).lower()
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def fold_light(text: str) -> str:
+    """Lower-case and fold Arabic spelling variants and digits, keeping punctuation and spacing
+    (the folding dates are read with: ``fold_light("١٥ مايو، ٢٠٢٥")`` is ``"15 مايو، 2025"``)."""
+    return text.translate(_LIGHT).lower()
 
 
 def tokens(text: str) -> list[str]:

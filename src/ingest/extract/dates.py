@@ -19,27 +19,10 @@ from zoneinfo import ZoneInfo
 
 from lxml.html import HtmlElement
 
+from ingest.text import DIGITS, fold_light
+
 DEFAULT_TZ = "Africa/Casablanca"
 _MIN_YEAR = 1995  # the Moroccan online press starts around here; older "dates" are noise
-
-# Folding: the same letters normalize.py folds (hamza seats, yaa, taa marbuta, digits, tatweel,
-# diacritics), but length-free and without touching punctuation, so regexes keep their separators.
-_FOLD: dict[int, str | None] = {ord(c): "ا" for c in "أإآٱ"}
-_FOLD.update({ord("ى"): "ي", ord("ة"): "ه", ord("ـ"): None})
-_FOLD.update({cp: None for cp in range(0x064B, 0x0653)})
-_FOLD.update({0x0660 + i: str(i) for i in range(10)})
-_FOLD.update({0x06F0 + i: str(i) for i in range(10)})
-_FOLD.update({cp: None for cp in (0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x061C)})
-_FOLD[0x00A0] = " "
-
-
-_DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
-
-
-def fold(text: str) -> str:
-    """Lower-case, fold Arabic spelling variants and digits; keep punctuation."""
-    return text.translate(_FOLD).lower()
-
 
 _MONTHS_RAW: dict[int, tuple[str, ...]] = {
     1: ("يناير", "كانون الثاني", "جانفي", "janvier", "janv", "january", "jan"),
@@ -55,7 +38,7 @@ _MONTHS_RAW: dict[int, tuple[str, ...]] = {
     11: ("نونبر", "نوفمبر", "تشرين الثاني", "novembre", "nov", "november"),
     12: ("دجنبر", "ديسمبر", "كانون الأول", "décembre", "decembre", "déc", "dec", "december"),
 }
-MONTHS: dict[str, int] = {fold(name): num for num, names in _MONTHS_RAW.items() for name in names}
+MONTHS: dict[str, int] = {fold_light(name): num for num, names in _MONTHS_RAW.items() for name in names}
 # Longest first, so "كانون الثاني" wins over a shorter prefix and "juillet" over "juil".
 _MONTH_ALT = "|".join(re.escape(m) for m in sorted(MONTHS, key=len, reverse=True))
 
@@ -138,7 +121,7 @@ def _plausible(dt: datetime, now: datetime | None) -> datetime | None:
 
 def parse_iso(value: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None) -> datetime | None:
     """ISO 8601 (with or without offset), RFC 2822, or one of the visible-text forms."""
-    value = value.strip().translate(_DIGITS)  # no lower-casing: fromisoformat wants "T" and "Z"
+    value = value.strip().translate(DIGITS)  # no lower-casing: fromisoformat wants "T" and "Z"
     if not value:
         return None
     dt: datetime | None = None
@@ -179,7 +162,7 @@ def _from_match(m: re.Match[str], tz: str | tzinfo | None) -> datetime | None:
 
 def parse_text(text: str, tz: str | tzinfo | None = DEFAULT_TZ, now: datetime | None = None) -> datetime | None:
     """The first absolute date (and time, if any) written in `text`, else a relative one ("منذ ساعتين")."""
-    folded = fold(text)
+    folded = fold_light(text)
     found = [(m.start(), m) for p in _TEXT_PATTERNS for m in p.finditer(folded)]
     for _, m in sorted(found, key=lambda pair: pair[0]):
         dt = _from_match(m, tz)
@@ -219,7 +202,7 @@ def parse_relative(text: str, now: datetime | None) -> datetime | None:
     """'منذ 16 دقائق', 'منذ ساعتين', 'il y a 2 heures', '3 days ago': `now` minus that, in UTC."""
     if now is None:
         return None
-    folded = fold(text)
+    folded = fold_light(text)
     delta: timedelta | None = None
     if m := _AR_REL.search(folded):
         delta = _ar_delta(m["n"], m["unit"])
@@ -388,7 +371,7 @@ def is_date_line(line: str, tz: str | tzinfo | None = DEFAULT_TZ) -> bool:
     """A short line that is only a date/time stamp ("الخميس ١٥ ماي ٢٠٢٥ - ٠٩:٣٠ صباحا"), not prose."""
     if len(line.split()) > 12:
         return False
-    folded = fold(line)
+    folded = fold_light(line)
     spans = [m.span() for p in _TEXT_PATTERNS for m in p.finditer(folded)]
     if not spans:
         return (
