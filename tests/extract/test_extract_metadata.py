@@ -114,3 +114,21 @@ def test_language_is_detected_by_script_then_stopwords() -> None:
 
 def test_fetched_at_is_utc() -> None:
     assert article("custom_cms.html").fetched_at == FETCHED_AT
+
+
+def test_meta_tags_are_read_by_name_property_itemprop_and_http_equiv() -> None:
+    from lxml.html import fromstring
+
+    from ingest.extract.html import meta_map
+
+    tree = fromstring(
+        '<html><head><meta property="og:type" content=" article "><meta name="Author" content="هيئة التحرير">'
+        '<meta http-equiv="Content-Language" content="ar"><meta name="author" content="second">'
+        '<meta itemprop="datePublished" content="2026-11-20"></head><body></body></html>'
+    )
+    assert meta_map(tree) == {
+        "og:type": "article",
+        "author": "هيئة التحرير",
+        "content-language": "ar",
+        "datepublished": "2026-11-20",
+    }

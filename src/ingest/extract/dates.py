@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from lxml.html import HtmlElement
 
+from ingest.extract.html import meta_map
 from ingest.text import DIGITS, fold_light
 
 DEFAULT_TZ = "Africa/Casablanca"
@@ -255,17 +256,6 @@ def _jsonld_value(nodes: Iterable[Mapping[str, Any]], key: str) -> str | None:
     return None
 
 
-def _meta_values(tree: HtmlElement) -> dict[str, str]:
-    """Lower-cased name/property/itemprop -> content, first occurrence wins."""
-    out: dict[str, str] = {}
-    for el in tree.iter("meta"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or "").lower()
-        content = el.get("content")
-        if key and content and key not in out:
-            out[key] = content
-    return out
-
-
 def _first_meta(
     meta: Mapping[str, str], keys: Sequence[str], tz: str | tzinfo | None, now: datetime | None
 ) -> datetime | None:
@@ -339,7 +329,7 @@ def find_dates(
 ) -> tuple[datetime | None, datetime | None]:
     """(published, updated) in UTC: JSON-LD > meta tags > <time> > visible text near the headline."""
     tzi = zone(tz)
-    meta = _meta_values(tree)
+    meta = meta_map(tree)
     raw_pub = _jsonld_value(jsonld, "datePublished") or _jsonld_value(jsonld, "dateCreated")
     published = parse_iso(raw_pub, tzi, now) if raw_pub else None
     raw_mod = _jsonld_value(jsonld, "dateModified")

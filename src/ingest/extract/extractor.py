@@ -32,6 +32,7 @@ from trafilatura.utils import load_html
 from ingest.config import Settings
 from ingest.extract.boilerplate import RecurringLines, clean_lines
 from ingest.extract.dates import find_dates, is_date_line, to_utc
+from ingest.extract.html import meta_map
 from ingest.records import Article, FetchedPage, Rejection
 from ingest.text import normalize
 
@@ -255,16 +256,6 @@ def _name_of(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("name")
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def meta_map(tree: HtmlElement) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for el in tree.iter("meta"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
-        content = (el.get("content") or "").strip()
-        if key and content and key not in out:
-            out[key] = content
-    return out
 
 
 # --- title ----------------------------------------------------------------------------------------
