@@ -228,7 +228,9 @@ class ArticleWriter:
                 new.append((position, self._fields(article, prepared), prepared.fingerprint))
             elif _alias_of_its_own_page(article, existing.fetched_url):
                 self.stats.unchanged += 1
-            elif existing.content_hash == prepared.content_hash:
+            elif existing.content_hash == prepared.content_hash and not _own_page_over_its_alias(
+                article, existing.fetched_url
+            ):
                 refetched.append({"copy": existing.id, "at": article.fetched_at})
                 self.stats.unchanged += 1
             else:
@@ -294,6 +296,17 @@ def _alias_of_its_own_page(article: Article, stored_fetched_url: str) -> bool:
     Such a copy is never replaced: alias pages often lack the date, the byline or whole paragraphs.
     """
     return bool(article.fetched_url) and article.fetched_url != article.url and stored_fetched_url == article.url
+
+
+def _own_page_over_its_alias(article: Article, stored_fetched_url: str | None) -> bool:
+    """Whether `article` was fetched from its own URL and the stored copy through an alias.
+
+    The own page replaces the alias's copy even when their texts agree: the alias (an AMP page)
+    lacked the date, so a crawl that happened to store the alias first kept a copy without a
+    publication time (a sample-web AMP alias did, when a loaded machine fetched it first).
+    """
+    own = not article.fetched_url or article.fetched_url == article.url
+    return own and stored_fetched_url not in (None, "", article.url)
 
 
 def _new_copy(copy_id: int, fields: dict[str, Any], stored: bool = True) -> NewCopy:
