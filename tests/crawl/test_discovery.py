@@ -139,13 +139,17 @@ def test_listing_page_url_template() -> None:
     assert discovery.listing_page_url("https://x.ma/c/page/{page}/", 3) == "https://x.ma/c/page/3/"
 
 
-def test_html_sniffing_uses_content_type_and_first_bytes() -> None:
-    assert discovery.is_html("text/html; charset=windows-1256", b"<html>")
-    assert not discovery.is_html("text/html", b"%PDF-1.4")
-    assert not discovery.is_html("application/pdf", b"<html>")
-    assert discovery.is_html("application/octet-stream", b"\xef\xbb\xbf  <!DOCTYPE html><html>")
-    assert discovery.is_html("", b"<!-- cms --><html lang=ar>")
-    assert not discovery.is_html("text/plain", b"just text")
+def test_html_sniffing_uses_content_type_and_the_body() -> None:
+    assert discovery.not_html("text/html; charset=windows-1256", b"<html>") is None
+    assert discovery.not_html("text/html", b"%PDF-1.4") == "binary or empty body"
+    assert discovery.not_html("application/pdf", b"<html>") == "content-type application/pdf"
+    assert discovery.not_html("application/octet-stream", b"\xef\xbb\xbf  <!DOCTYPE html><html>") is None
+    assert discovery.not_html("", b"<!-- cms --><html lang=ar>") is None
+    assert discovery.not_html("text/plain", b"just text") == "no HTML markup"
+    # One rule with extraction's: a page served as text/plain is a page, a text/html body without markup is not.
+    assert discovery.not_html("text/plain", b"<html><body><p>\xd8\xae\xd8\xa8\xd8\xb1</p></body></html>") is None
+    assert discovery.not_html("text/html", b"404 not found") == "no HTML markup"
+    assert discovery.not_html("text/html", "<html><p>نص</p></html>".encode("utf-16")) is None
 
 
 # ------------------------------------------------------------------ bounded sitemap and feed reading

@@ -21,6 +21,8 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
+from ingest.extract.html import not_html
+
 __all__ = [
     "FeedDoc",
     "FeedEntry",
@@ -29,8 +31,8 @@ __all__ = [
     "SitemapEntry",
     "feed_links",
     "gunzip_if_gzipped",
-    "is_html",
     "listing_page_url",
+    "not_html",
     "page_published",
     "parse_date",
     "parse_feed",
@@ -570,34 +572,3 @@ def parse_listing(
 
 def listing_page_url(template: str, page: int) -> str:
     return template.replace("{page}", str(page))
-
-
-# ----------------------------------------------------------------------------------- HTML sniffing
-
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
-# Types that are never an article page, whatever the body looks like.
-_NOT_HTML_PREFIXES = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
-                      "application/json", "application/javascript", "text/css", "application/msword",
-                      "application/vnd.", "application/x-", "application/gzip",
-                      "text/javascript")  # fmt: skip
-_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", GZIP_MAGIC, b"RIFF",
-                 b"ID3", b"\x00\x00\x00", b"OggS", b"wOFF", b"wOF2")  # fmt: skip
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|meta|title|div|p|!--)[\s>/]",
-                         re.IGNORECASE | re.DOTALL)  # fmt: skip
-
-
-def is_html(content_type: str, head: bytes) -> bool:
-    """Is this response an HTML page? Decided by Content-Type, then by the first bytes.
-
-    A declared HTML type whose body starts like a PDF or image is not HTML (misconfigured CMS
-    downloads); an undeclared or generic type (octet-stream, text/plain) is HTML if it starts so.
-    """
-    ctype = content_type.split(";")[0].strip().lower()
-    head = head[:1024].removeprefix(b"\xef\xbb\xbf")
-    if head.startswith(_BINARY_MAGIC):
-        return False
-    if ctype in _HTML_TYPES:
-        return True
-    if ctype.startswith(_NOT_HTML_PREFIXES):
-        return False
-    return bool(_HTML_START.match(head))

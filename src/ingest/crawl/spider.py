@@ -651,8 +651,8 @@ class NewsSpider(scrapy.Spider):
         url = self._requested(response)
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         published: datetime | None = None
-        if not discovery.is_html(ctype, response.body[:1024]):
-            self._refuse(url, response, "not-html", ctype or "no content-type")
+        if (why := discovery.not_html(ctype, response.body)) is not None:
+            self._refuse(url, response, "not-html", why)
         elif may_fetch(response.url, self.fetch_policy) is not None:  # belt and braces: the guard runs first
             self._refuse(url, response, "offsite-redirect", response.url)
         elif self.window is None:

@@ -32,7 +32,7 @@ from trafilatura.utils import load_html
 from ingest.config import Settings
 from ingest.extract.boilerplate import RecurringLines, clean_lines
 from ingest.extract.dates import find_dates, is_date_line, to_utc
-from ingest.extract.html import meta_map
+from ingest.extract.html import meta_map, not_html
 from ingest.records import Article, FetchedPage, Rejection
 from ingest.text import normalize
 
@@ -187,30 +187,6 @@ def decode(body: bytes, content_type: str = "") -> str:
 
 
 # --- gates on the raw response ------------------------------------------------------------------
-
-_HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article)[\s>]", re.I)
-
-
-def _not_html(page: FetchedPage) -> str | None:
-    ctype = page.content_type.split(";")[0].strip().lower()
-    if ctype and ctype not in (
-        "text/html",
-        "application/xhtml+xml",
-        "application/octet-stream",
-        "text/xml",
-        "application/xml",
-        "binary/octet-stream",
-    ):
-        return f"content-type {ctype}"
-    head = page.body[:2048]
-    if not head.strip() or (
-        b"\x00" in head.lstrip(b"\xff\xfe\xef\xbb\xbf")[:512]
-        and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    ):
-        return "binary or empty body"
-    if not _HTML_SNIFF.search(head.decode("latin-1")) and not _HTML_SNIFF.search(page.body[:65536].decode("latin-1")):
-        return "no HTML markup"
-    return None
 
 
 # --- structured metadata --------------------------------------------------------------------------
@@ -924,7 +900,7 @@ def extract(
         url = page.final_url or page.url
         return Rejection(url=url, source=page.source, reason=reason, detail=detail, looks_like_article=looks)
 
-    if detail := _not_html(page):
+    if detail := not_html(page.content_type, page.body):
         return reject("not-html", detail)
     tree = load_html(decode(page.body, page.content_type))
     if tree is None:
