@@ -65,7 +65,8 @@ def backfill(site: Site, url: str, since: str, until: str, env: dict[str, str] |
     return done.stdout
 
 
-def test_one_day_backfill_stores_that_day_of_every_outlet_and_nothing_else(site: Site, store: str) -> None:
+def test_one_day_backfill_stores_that_day_of_every_outlet_and_nothing_else(site: Site, database_url: str) -> None:
+    store = database_url  # SQLite and PostgreSQL
     start = len(site.web.requests)
     summary = backfill(site, store, DAY, DAY)
     want = day_keys(site, DAY, DAY)

@@ -184,12 +184,13 @@ def backfill_argv(sources: Path) -> list[str]:
 
 
 def test_a_backfill_killed_half_way_ends_as_an_uninterrupted_one_without_fetching_a_stored_article_again(
-    held_web: Web, tmp_path: Path
+    held_web: Web, tmp_path: Path, database_url: str
 ) -> None:
+    """Killed on SQLite and on PostgreSQL; the uninterrupted backfill runs on SQLite."""
     web = held_web
     early, window = web.urls(SINCE, "2025-05-14"), web.urls(SINCE, UNTIL)
     assert len(early) == 30 and len(window) == 70
-    killed, whole = f"sqlite:///{tmp_path / 'killed.sqlite'}", f"sqlite:///{tmp_path / 'whole.sqlite'}"
+    killed, whole = database_url, f"sqlite:///{tmp_path / 'whole.sqlite'}"
     env = {**os.environ, **ENV, "INGEST_DATABASE_URL": killed}
     argv = [sys.executable, "-m", "ingest.cli", *backfill_argv(web.sources)]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
