@@ -164,3 +164,35 @@ def test_the_sitemap_child_before_the_window_dates_the_listing_links_just_older_
     assert [p for p in items if web.count(p)] == sorted(day, key=items.index)
     assert [d for d in range(20, 30) if web.count(f"/casa/sm-{d}.xml")] == list(range(24, 30))
     assert result.report["outside_window"] == 0
+
+
+def daily_sitemaps(web: TestWeb, days: list[int]) -> None:
+    """One sitemap child a day (two articles each), listed in the index in the order given."""
+    index = ""
+    for day in days:
+        entries = ""
+        for hour in (9, 17):
+            path, when = f"/casa/{day}-{hour}.html", f"2025-05-{day}T{hour:02d}:00:00+01:00"
+            web.add(path, dated_article(f"{day} {hour}", when))
+            entries += f"<url><loc>{web.url(path)}</loc><lastmod>{when}</lastmod></url>"
+        web.add(f"/casa/sm-{day}.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}'
+                "</urlset>", "application/xml")  # fmt: skip
+        index += f"<sitemap><loc>{web.url(f'/casa/sm-{day}.xml')}</loc><lastmod>{when}</lastmod></sitemap>"
+    web.add("/casa/sitemap.xml", f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{index}'
+            "</sitemapindex>", "application/xml")  # fmt: skip
+
+
+def test_a_backfill_fetches_the_newest_days_first_or_the_oldest_as_asked(web: TestWeb) -> None:
+    """One request at a time: with more in flight, those taken together may overtake one another."""
+    daily_sitemaps(web, [13, 11, 15, 10, 14, 12])  # the index in no order
+    src = outlet(web, "casa", "Africa/Casablanca", sitemaps=[web.url("/casa/sitemap.xml")])
+
+    def days_fetched(oldest_first: bool) -> list[int]:
+        start = len(web.hits)
+        crawl([src], since="2025-05-10", until="2025-05-15", oldest_first=oldest_first,
+              settings={"concurrent_per_source": 1, "concurrent_requests": 1})  # fmt: skip
+        days = [int(h.path.split("/")[2].split("-")[0]) for h in web.hits[start:] if h.path.endswith(".html")]
+        return list(dict.fromkeys(days))
+
+    assert days_fetched(oldest_first=False) == [15, 14, 13, 12, 11, 10]
+    assert days_fetched(oldest_first=True) == [10, 11, 12, 13, 14, 15]
