@@ -3,8 +3,10 @@
     .venv/bin/python bench/crawl_many.py                      # 11 outlets x 450 articles, news-please politeness
     .venv/bin/python bench/crawl_many.py --outlets 4 --articles 100 --polite   # default politeness
 
-Each outlet serves robots.txt, an RSS feed (newest 50), a sitemap (every article, dated) and a
-listing (20 links a page), and article pages of 40-260 KB: our own Arabic article text (words
+Each outlet serves robots.txt, an RSS feed (newest 50), a sitemap (every article, dated), a
+sitemap index of one child per UTC day (each entry dated, the children by `<lastmod>` alone: their
+names say nothing of their day; bench/backfill.py reads this one), a listing (20 undated links a
+page, newest first), and article pages of 40-260 KB: our own Arabic article text (words
 drawn from the sample web's corpus, so no two articles are copies) inside page chrome padded to a
 real page's size (menus, sidebars, inline style and script), the sizes real outlets serve. The
 web runs in its own process (a threaded server per outlet), so serving does not share the
@@ -28,6 +30,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import cache
@@ -135,6 +140,30 @@ def sitemap(base: str, n: int) -> bytes:
     return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
 
 
+def daily_children(n: int) -> dict[int, list[int]]:
+    """Sitemap-index child number -> the articles of its UTC day (oldest child first)."""
+    out: dict[int, list[int]] = {}
+    for k in range(n):
+        out.setdefault((_when(k).date() - START.date()).days + 1, []).append(k)
+    return out
+
+
+def sitemap_index(base: str, n: int) -> bytes:
+    kids = "".join(
+        f"<sitemap><loc>{base}/sitemap-{c}.xml</loc><lastmod>{_when(ks[-1]).isoformat()}</lastmod></sitemap>"
+        for c, ks in daily_children(n).items()
+    )
+    return f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{kids}</sitemapindex>'.encode()
+
+
+def sitemap_child(base: str, n: int, child: int) -> bytes | None:
+    ks = daily_children(n).get(child)
+    if ks is None:
+        return None
+    urls = "".join(f"<url><loc>{base}/news/{k}.html</loc><lastmod>{_when(k).isoformat()}</lastmod></url>" for k in ks)
+    return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+
+
 def listing(n: int, page: int) -> bytes:
     top = n - 1 - (page - 1) * LISTING_PAGE
     links = "".join(f'<li><a href="/news/{k}.html">{k}</a></li>' for k in range(top, max(-1, top - LISTING_PAGE), -1))
@@ -155,6 +184,9 @@ def serve(outlets: int, articles: int) -> None:
 
 
 def _handler(outlet: str, n: int) -> type[BaseHTTPRequestHandler]:
+    counts = {"article": 0, "discovery": 0}  # requests served, for GET /_requests
+    lock = threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -162,12 +194,23 @@ def _handler(outlet: str, n: int) -> type[BaseHTTPRequestHandler]:
             base = f"http://{self.headers.get('Host')}"
             path, _, query = self.path.partition("?")
             found = re.fullmatch(r"/news/(\d+)\.html", path)
+            child = re.fullmatch(r"/sitemap-(\d+)\.xml", path)
+            if path == "/_requests":
+                with lock:
+                    self._send(json.dumps(counts).encode(), "application/json")
+                return
+            with lock:
+                counts["article" if found else "discovery"] += 1
             if path == "/robots.txt":
                 self._send(b"User-agent: *\nAllow: /\n", "text/plain")
             elif path == "/feed":
                 self._send(feed(base, outlet, n), "application/rss+xml")
             elif path == "/sitemap.xml":
                 self._send(sitemap(base, n), "application/xml")
+            elif path == "/sitemap_index.xml":
+                self._send(sitemap_index(base, n), "application/xml")
+            elif child and (body := sitemap_child(base, n, int(child.group(1)))) is not None:
+                self._send(body, "application/xml")
             elif path == "/list":
                 self._send(listing(n, int(query.removeprefix("page=") or 1)), "text/html; charset=utf-8")
             elif found and int(found.group(1)) < n:
@@ -191,7 +234,7 @@ def _handler(outlet: str, n: int) -> type[BaseHTTPRequestHandler]:
 # ------------------------------------------------------------------------------------------ the run
 
 
-def sources_yaml(bases: dict[str, str]) -> str:
+def sources_yaml(bases: dict[str, str], sitemap: str = "/sitemap.xml", timezones: dict[str, str] | None = None) -> str:
     from ingest.config import Source
 
     private = "allow_private_hosts" in Source.model_fields  # loopback must be allowed by name
@@ -201,7 +244,8 @@ def sources_yaml(bases: dict[str, str]) -> str:
             f"  - name: {name}",
             f'    homepage: "{base}/"',
             f'    feeds: ["{base}/feed"]',
-            f'    sitemaps: ["{base}/sitemap.xml"]',
+            f'    sitemaps: ["{base}{sitemap}"]',
+            *([f"    timezone: {timezones[name]}"] if timezones and name in timezones else []),
             f'    listings: [{{url: "{base}/list?page=1", next: "a.next", max_pages: 30}}]',
             '    allowed_domains: ["127.0.0.1"]',
             *(['    allow_private_hosts: ["127.0.0.1"]'] if private else []),
@@ -264,7 +308,9 @@ class TreeCpu(threading.Thread):
                 self.wait[pid] = _waited(pid) or self.wait.get(pid, 0.0)
 
 
-def run(outlets: int, articles: int, polite: bool, keep: Path | None, workers: int | None = None) -> dict[str, Any]:
+@contextmanager
+def serving(outlets: int, articles: int) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """The web in its own process: (the process, outlet name -> base URL) until the block ends."""
     server = subprocess.Popen(
         [sys.executable, __file__, "_serve", str(outlets), str(articles)], stdout=subprocess.PIPE, text=True
     )
@@ -276,49 +322,60 @@ def run(outlets: int, articles: int, polite: bool, keep: Path | None, workers: i
                 break
             name, url = line.split()
             bases[name] = url
-        with tempfile.TemporaryDirectory(prefix="bench-many-") as tmp:
-            work = keep or Path(tmp)
-            work.mkdir(parents=True, exist_ok=True)
-            (work / "sources.yaml").write_text(sources_yaml(bases), encoding="utf-8")
-            db = work / "bench.sqlite"
-            db.unlink(missing_ok=True)
-            env = {**os.environ, "INGEST_DATABASE_URL": f"sqlite:///{db}", **({} if polite else FAST)}
-            cmd = [sys.executable, "-m", "ingest.cli", "run-once", "--sources", str(work / "sources.yaml")]
-            cmd += ["--workers", str(workers)] if workers else []
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            server_cpu = _proc_cpu(server.pid)
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                [*cmd, "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-            )
-            tree = TreeCpu(proc.pid)
-            tree.start()
-            out, err = proc.communicate(timeout=3600)
-            elapsed = time.perf_counter() - t0
-            tree.done.set()
-            tree.join()
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            if proc.returncode not in (0, 3):
-                raise RuntimeError(f"run-once exited {proc.returncode}:\n{err[-3000:]}")
-            summary = re.search(r"(\d+) pages fetched, (\d+) articles extracted", out)
-            assert summary, out
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            return {
-                "outlets": outlets,
-                "articles_served": outlets * articles,
-                "pages": int(summary.group(1)),
-                "stored": int(summary.group(2)),
-                "seconds": elapsed,
-                "crawler_cpu_seconds": cpu,
-                "reactor_cpu_seconds": tree.reactor,
-                "worker_cpu_seconds": sum(tree.cpu.values()),
-                "worker_wait_seconds": sum(tree.wait.values()),
-                "server_cpu_seconds": _proc_cpu(server.pid) - server_cpu,
-                "load": os.getloadavg()[0],
-            }
+        yield server, bases
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def requests_served(base: str) -> dict[str, int]:
+    """{"article": n, "discovery": n}: what one outlet of the web has answered so far."""
+    with urllib.request.urlopen(f"{base}/_requests", timeout=30) as answer:
+        counts: dict[str, int] = json.load(answer)
+    return counts
+
+
+def run(outlets: int, articles: int, polite: bool, keep: Path | None, workers: int | None = None) -> dict[str, Any]:
+    with serving(outlets, articles) as (server, bases), tempfile.TemporaryDirectory(prefix="bench-many-") as tmp:
+        work = keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "sources.yaml").write_text(sources_yaml(bases), encoding="utf-8")
+        db = work / "bench.sqlite"
+        db.unlink(missing_ok=True)
+        env = {**os.environ, "INGEST_DATABASE_URL": f"sqlite:///{db}", **({} if polite else FAST)}
+        cmd = [sys.executable, "-m", "ingest.cli", "run-once", "--sources", str(work / "sources.yaml")]
+        cmd += ["--workers", str(workers)] if workers else []
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu = _proc_cpu(server.pid)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [*cmd, "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        tree = TreeCpu(proc.pid)
+        tree.start()
+        out, err = proc.communicate(timeout=3600)
+        elapsed = time.perf_counter() - t0
+        tree.done.set()
+        tree.join()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode not in (0, 3):
+            raise RuntimeError(f"run-once exited {proc.returncode}:\n{err[-3000:]}")
+        summary = re.search(r"(\d+) pages fetched, (\d+) articles extracted", out)
+        assert summary, out
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return {
+            "outlets": outlets,
+            "articles_served": outlets * articles,
+            "pages": int(summary.group(1)),
+            "stored": int(summary.group(2)),
+            "seconds": elapsed,
+            "crawler_cpu_seconds": cpu,
+            "reactor_cpu_seconds": tree.reactor,
+            "worker_cpu_seconds": sum(tree.cpu.values()),
+            "worker_wait_seconds": sum(tree.wait.values()),
+            "server_cpu_seconds": _proc_cpu(server.pid) - server_cpu,
+            "load": os.getloadavg()[0],
+        }
 
 
 def main(argv: list[str]) -> int:

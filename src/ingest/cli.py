@@ -284,6 +284,9 @@ class _Progress:
     help="Backfill from this day (YYYY-MM-DD, in each source's time zone) or ISO 8601 timestamp (as given).",
 )
 @click.option("--until", help="Backfill up to this day (inclusive, in each source's time zone) or timestamp.")
+@click.option(
+    "--oldest-first", is_flag=True, help="Backfill the window's oldest days first (default: the newest first)."
+)
 @click.option("--workers", type=int, default=None, help="Extraction processes (default: one per CPU core).")
 @click.option("--progress/--no-progress", default=None, help="Live counters on stderr (default: on a terminal).")
 @click.option("--run-id", type=int, default=None, hidden=True, help="Continue this run row (set by `ingest worker`).")
@@ -295,6 +298,7 @@ def run_once_cmd(
     names: tuple[str, ...],
     since: str | None,
     until: str | None,
+    oldest_first: bool,
     workers: int | None,
     progress: bool | None,
     run_id: int | None,
@@ -320,9 +324,11 @@ def run_once_cmd(
         click.echo("error: no enabled source to crawl", err=True)
         sys.exit(EXIT_USAGE)
     window = None
+    if oldest_first and not (since or until):
+        raise click.UsageError("--oldest-first orders a backfill: give --since/--until")
     if since or until:
         try:
-            window = CrawlWindow.parse(since, until)
+            window = CrawlWindow.parse(since, until, oldest_first=oldest_first)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
     days = window.days(datetime.now(UTC).date()) if window is not None else None

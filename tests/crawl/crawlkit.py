@@ -234,6 +234,7 @@ def crawl(
     settled: dict[str, str] | None = None,
     since: str | None = None,
     until: str | None = None,
+    oldest_first: bool = False,
     timeout: float = 90,
 ) -> CrawlResult:
     """Run one crawl in a child process; fast settings unless overridden."""
@@ -251,6 +252,7 @@ def crawl(
         "settled": settled or {},
         "since": since,
         "until": until,
+        "oldest_first": oldest_first,
     }
     with tempfile.TemporaryDirectory() as tmp:
         spec_path, out_path = Path(tmp, "spec.json"), Path(tmp, "out.json")
@@ -278,7 +280,7 @@ def _child(spec_path: str, out_path: str) -> None:
     sink = RecordingSink()
     window = None
     if spec["since"] or spec["until"]:
-        window = CrawlWindow.parse(spec["since"], spec["until"])
+        window = CrawlWindow.parse(spec["since"], spec["until"], oldest_first=spec["oldest_first"])
     progress: list[str] = []
     started = time.monotonic()
     reports = run_crawl(

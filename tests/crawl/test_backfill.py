@@ -132,3 +132,67 @@ def test_listing_walk_stops_after_a_page_of_older_articles(web: TestWeb) -> None
     # Page 4's articles are all older than the window: the walk stops there.
     assert [n for n in range(1, 11) if web.count(f"/casa/list/{n}")] == [1, 2, 3, 4]
     assert result.report["outside_window"] == 9
+
+
+def test_the_sitemap_child_before_the_window_dates_the_listing_links_just_older_than_it(web: TestWeb) -> None:
+    """Ten days of three articles, one sitemap child a day known by its lastmod alone, a listing of
+    four undated links a page, newest first. The window's day begins mid-page: the link after it
+    (the day before, 20:00) is dated by the child before the window, so it is not fetched."""
+    index, items = "", []
+    for day in range(20, 30):
+        entries = ""
+        for hour in (8, 12, 20):
+            path, when = f"/casa/{day}-{hour}.html", f"2025-05-{day}T{hour:02d}:00:00+01:00"
+            web.add(path, dated_article(f"{day} {hour}", when))
+            entries += f"<url><loc>{web.url(path)}</loc><lastmod>{when}</lastmod></url>"
+            items.append(path)
+        web.add(f"/casa/sm-{day}.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}'
+                "</urlset>", "application/xml")  # fmt: skip
+        index += f"<sitemap><loc>{web.url(f'/casa/sm-{day}.xml')}</loc><lastmod>{when}</lastmod></sitemap>"
+    web.add("/casa/sitemap.xml", f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{index}'
+            "</sitemapindex>", "application/xml")  # fmt: skip
+    newest = items[::-1]
+    for n in range(1, 9):
+        links = "".join(f'<a href="{p}">{p}</a>' for p in newest[(n - 1) * 4 : n * 4])
+        web.add(f"/casa/list/{n}", f'<html><body>{links}<a class="next" href="/casa/list/{n + 1}">التالي</a>'
+                "</body></html>")  # fmt: skip
+    listing = {"url": web.url("/casa/list/1"), "next": "a.next", "max_pages": 10}
+    src = outlet(web, "casa", "Africa/Casablanca", sitemaps=[web.url("/casa/sitemap.xml")], listings=[listing])
+    result = crawl([src], since="2025-05-25", until="2025-05-25")
+    day = {f"/casa/25-{h}.html" for h in (8, 12, 20)}
+    assert set(result.accepted_urls()) == {web.url(p) for p in day}
+    assert [p for p in items if web.count(p)] == sorted(day, key=items.index)
+    assert [d for d in range(20, 30) if web.count(f"/casa/sm-{d}.xml")] == list(range(24, 30))
+    assert result.report["outside_window"] == 0
+
+
+def daily_sitemaps(web: TestWeb, days: list[int]) -> None:
+    """One sitemap child a day (two articles each), listed in the index in the order given."""
+    index = ""
+    for day in days:
+        entries = ""
+        for hour in (9, 17):
+            path, when = f"/casa/{day}-{hour}.html", f"2025-05-{day}T{hour:02d}:00:00+01:00"
+            web.add(path, dated_article(f"{day} {hour}", when))
+            entries += f"<url><loc>{web.url(path)}</loc><lastmod>{when}</lastmod></url>"
+        web.add(f"/casa/sm-{day}.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}'
+                "</urlset>", "application/xml")  # fmt: skip
+        index += f"<sitemap><loc>{web.url(f'/casa/sm-{day}.xml')}</loc><lastmod>{when}</lastmod></sitemap>"
+    web.add("/casa/sitemap.xml", f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{index}'
+            "</sitemapindex>", "application/xml")  # fmt: skip
+
+
+def test_a_backfill_fetches_the_newest_days_first_or_the_oldest_as_asked(web: TestWeb) -> None:
+    """One request at a time: with more in flight, those taken together may overtake one another."""
+    daily_sitemaps(web, [13, 11, 15, 10, 14, 12])  # the index in no order
+    src = outlet(web, "casa", "Africa/Casablanca", sitemaps=[web.url("/casa/sitemap.xml")])
+
+    def days_fetched(oldest_first: bool) -> list[int]:
+        start = len(web.hits)
+        crawl([src], since="2025-05-10", until="2025-05-15", oldest_first=oldest_first,
+              settings={"concurrent_per_source": 1, "concurrent_requests": 1})  # fmt: skip
+        days = [int(h.path.split("/")[2].split("-")[0]) for h in web.hits[start:] if h.path.endswith(".html")]
+        return list(dict.fromkeys(days))
+
+    assert days_fetched(oldest_first=False) == [15, 14, 13, 12, 11, 10]
+    assert days_fetched(oldest_first=True) == [10, 11, 12, 13, 14, 15]

@@ -65,7 +65,8 @@ def backfill(site: Site, url: str, since: str, until: str, env: dict[str, str] |
     return done.stdout
 
 
-def test_one_day_backfill_stores_that_day_of_every_outlet_and_nothing_else(site: Site, store: str) -> None:
+def test_one_day_backfill_stores_that_day_of_every_outlet_and_nothing_else(site: Site, database_url: str) -> None:
+    store = database_url  # SQLite and PostgreSQL
     start = len(site.web.requests)
     summary = backfill(site, store, DAY, DAY)
     want = day_keys(site, DAY, DAY)
@@ -111,6 +112,8 @@ def test_backfill_window_errors_are_one_line_and_exit_2(site: Site, store: str) 
     done = ingest("run-once", "--sources", str(site.sources_file), "--since", "2025-05-19", "--until", "2025-05-18",
                   database_url=store)  # fmt: skip
     assert done.returncode == 2 and "is after" in done.stderr and "Traceback" not in done.stderr
+    done = ingest("run-once", "--sources", str(site.sources_file), "--oldest-first", database_url=store)
+    assert done.returncode == 2 and "--oldest-first orders a backfill" in done.stderr, done.stderr
     done = ingest("backfill-status", "--since", "yesterday", "--until", DAY, database_url=store)
     assert done.returncode == 2 and "not a day" in done.stderr and "Traceback" not in done.stderr
 

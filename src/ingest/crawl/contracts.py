@@ -40,11 +40,14 @@ class CrawlWindow:
 
     since: Bound | None = None
     until: Bound | None = None
+    # Which end of the window a backfill fetches first (sitemap-index children in this order,
+    # their articles too), and keeps when the children are more than the spider follows.
+    oldest_first: bool = False
 
     @classmethod
-    def parse(cls, since: str | None, until: str | None) -> CrawlWindow:
+    def parse(cls, since: str | None, until: str | None, *, oldest_first: bool = False) -> CrawlWindow:
         """From `--since/--until` text (YYYY-MM-DD or ISO 8601); ValueError names the bad one."""
-        window = cls(_parse_bound(since, "since"), _parse_bound(until, "until"))
+        window = cls(_parse_bound(since, "since"), _parse_bound(until, "until"), oldest_first)
         probe = window.for_source(UTC)
         if probe.start and probe.end and probe.start > probe.end:
             raise ValueError(f"--since {since} is after --until {until}")

@@ -59,6 +59,7 @@ MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this would make the sou
 SITEMAP_MAXSIZE = 64 * 1024 * 1024  # sitemaps may be 50 MB; article pages stay at max_page_bytes
 DOCUMENT_KINDS = frozenset({"feed", "sitemap", "listing", "homepage"})
 T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Reasons the fetch guard (or the resolver) gives: the request was never sent.
 REFUSALS = frozenset({"offsite-request", "private-address", "bad-scheme", "bad-url", "url-too-long"})
 # Discovery before articles, so frontier batches fill early and pagination decisions come first.
@@ -154,6 +155,7 @@ class NewsSpider(scrapy.Spider):
         # The window in this source's own days (its time zone), or None for an incremental run.
         self.window: ResolvedWindow | None = window.for_source(source.tz) if window is not None else None
         self.backfill = self.window is not None
+        self.oldest_first = window is not None and window.oldest_first
         self.on_close = on_close
         self.fetch_policy = source.fetch_policy()  # what FetchGuardMiddleware lets through
         self.max_links_per_page = 1000  # set from the crawler's settings in from_crawler
@@ -170,6 +172,7 @@ class NewsSpider(scrapy.Spider):
         self._walk_seq = 0
         self._dating = 0  # backfill: feeds, sitemaps and homepages requested and not yet read
         self._held_listings: list[int] = []  # backfill: listing walks waiting for them
+        self._held_articles: list[tuple[int, Request]] = []  # backfill: sitemap children's, with their rank
         self._link_dates: dict[str, datetime] = {}  # backfill: article URL -> date a channel gave it
         self.crawl_delay: float | None = None  # from robots.txt, when the site asks for one
 
@@ -186,9 +189,10 @@ class NewsSpider(scrapy.Spider):
         return spider
 
     def _idle(self) -> None:
-        """Nothing in flight while listing walks are still held (a feed or sitemap request that
-        ended without a callback): start them rather than end the backfill without them."""
-        if self._held_listings and self.crawler.engine is not None:
+        """Nothing in flight while listing walks or articles are still held (a feed or sitemap
+        request that ended without a callback): start them rather than end the backfill without them."""
+        if (self._held_listings or self._held_articles) and self.crawler.engine is not None:
+            self._queue_held_articles()
             for request in self._release_listings():
                 self.crawler.engine.crawl(request)
             raise DontCloseSpider
@@ -255,7 +259,20 @@ class NewsSpider(scrapy.Spider):
             return
         self._dating -= 1
         if self._dating <= 0:
+            self._queue_held_articles()
             yield from self._release_listings()
+
+    def _queue_held_articles(self) -> None:
+        """Hand the sitemap children's articles to the scheduler in the backfill's order, one
+        after the other: Scrapy processes a callback's output in parallel, and yielded, they went
+        out in no order (a test's 15 May articles before the 13th's, oldest first asked). The
+        scheduler then serves them by priority; the few the downloader takes at once
+        (CONCURRENT_REQUESTS) may still overtake one another."""
+        held, self._held_articles = self._held_articles, []
+        if self.crawler.engine is None:
+            return
+        for _, request in sorted(held, key=lambda item: item[0]):
+            self.crawler.engine.crawl(request)
 
     def _release_listings(self) -> Iterator[Request]:
         held, self._held_listings = self._held_listings, []
@@ -527,15 +544,22 @@ class NewsSpider(scrapy.Spider):
             if depth > MAX_SITEMAP_DEPTH:
                 self.report.error("sitemap-too-deep")
                 return
-            for child in self._children(doc.entries):
-                for request in self._discovery(
-                    child.url, "sitemap", self._sitemap, conditional=True, meta={"sitemap_depth": depth}
-                ):
+            for rank, child in enumerate(self._children(doc.entries)):
+                meta = {"sitemap_depth": depth, "child_rank": rank}
+                for request in self._discovery(child.url, "sitemap", self._sitemap, conditional=True, meta=meta):
                     yield request
             return
         found = ((e.url, e.title, e.published or e.lastmod) for e in doc.entries)
         requests, _, capped = self._take("sitemap", found, None)
         self._doc_problem(url, "sitemap", response, doc.problem, capped)
+        place: int | None = response.meta.get("child_rank")
+        if self.window is not None and place is not None:
+            # A backfill holds a child's articles until every feed and sitemap is read, then
+            # queues them in its order: the articles of the first child come first, and so on.
+            for request in requests:
+                request.priority = PRIORITY["article"] - 1 - place
+                self._held_articles.append((place, request))
+            return
         for request in requests:
             yield request
 
@@ -549,7 +573,8 @@ class NewsSpider(scrapy.Spider):
         (counted not_modified).
         """
         if self.window is not None:
-            chosen = [c for c in children if self._child_in_window(c)][:MAX_CHILDREN]
+            chosen = self._in_order([c for c in children if self._child_in_window(c)])[:MAX_CHILDREN]
+            chosen += self._child_before_window(children)
         else:
             news = [c for c in children if "news" in c.url.lower()]
             dated = sorted((c for c in children if c.lastmod), key=lambda c: c.lastmod or 0, reverse=True)
@@ -567,6 +592,24 @@ class NewsSpider(scrapy.Spider):
             out.append(child)
         return out
 
+    def _in_order(self, children: list[discovery.SitemapEntry]) -> list[discovery.SitemapEntry]:
+        """A backfill's children by lastmod, newest first (or oldest first, as the window asks),
+        undated ones last: the order their articles are fetched in, and what MAX_CHILDREN keeps."""
+        dated = sorted((c for c in children if c.lastmod), key=lambda c: c.lastmod or _EPOCH)
+        if not self.oldest_first:
+            dated.reverse()
+        return dated + [c for c in children if not c.lastmod]
+
+    def _child_before_window(self, children: list[discovery.SitemapEntry]) -> list[discovery.SitemapEntry]:
+        """The newest child whose lastmod is before the window: its entries date the listing links
+        just older than the window, which the walk would otherwise fetch undated to learn it went
+        past. One document against the rest of a listing page: on the many-outlet web (listing
+        pages of 20 undated links, one sitemap child a day) a one-day backfill made 1.31 article
+        requests per article of the day for an outlet whose day began mid-page, 1.00 with it."""
+        assert self.window is not None
+        before = [c for c in children if c.lastmod is not None and self.window.before(c.lastmod)]
+        return [max(before, key=lambda c: c.lastmod or _EPOCH)] if before else []
+
     def _child_in_window(self, child: discovery.SitemapEntry) -> bool:
         """A sitemap child may list window articles: its lastmod (its newest entry) is not before the
         window, and the period its URL names (post-sitemap-2015-07.xml), if any, meets it."""
@@ -583,11 +626,18 @@ class NewsSpider(scrapy.Spider):
         page_no: int = response.meta["page"]
         listing = self.source.listings[index]
         page = discovery.parse_listing(response.body, response.url, listing.next, self.source.tz)
+        dates = self._page_dates(page)
+        if self.window is not None and dates and self.window.before(max(dates)):
+            # Backfill: every date this page shows is older than the window; its undated links,
+            # among them on a newest-first listing, are too (fetched, 2 of 4 on a test page were).
+            logger.info("%s: listing walk stops at page %d: its dated links are older than the window",
+                        self.source.name, page_no)  # fmt: skip
+            return
         links = ((u, None, None) for u in page.links)
         requests, articles_on_page, capped = self._take("listing", links, self.max_links_per_page)
         if capped:
             self._record(url, "listing", response.status, None, "links-capped")
-        goes_on = self._listing_goes_on(listing, page_no, articles_on_page, len(requests), self._page_dates(page))
+        goes_on = self._listing_goes_on(listing, page_no, articles_on_page, len(requests), dates)
         next_url = discovery.listing_page_url(listing.page_url, page_no + 1) if listing.page_url else page.next_url
         if goes_on and self.window is not None and requests:
             # Backfill: the next page waits for this page's articles, whose dates say whether to go on.
