@@ -31,7 +31,7 @@ import pytest
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
-from ingest.sampleweb.bulk import bulk_articles
+from ingest.demo.bulk import bulk_articles
 from ingest.store.db import make_engine
 from ingest.store.models import CopyRow
 from tests.crawl.crawlkit import Reply, TestWeb, serving
