@@ -44,6 +44,7 @@ def steps(scale: bool) -> list[tuple[str, list[str]]]:
         ("Crawl throughput against a local server", ["crawl.py", "--pages", "5000", "--both"]),
         ("Crawl throughput on a many-outlet web of real-size pages", ["crawl_many.py"]),
         ("One-day backfill on the many-outlet web, per outlet in its own time zone", ["backfill.py", "--many"]),
+        ("CPU of an article page in an extraction process, part by part", ["worker_cost.py"]),
         ("Dedup throughput, memory and start-up at scale", ["dedup_scale.py", "--n", "1000000" if scale else "100000"]),
         ("Story browser latency (ingest serve)", ["web_latency.py", "--copies", "1000000" if scale else "100000"]),
     ]

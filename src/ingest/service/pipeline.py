@@ -18,6 +18,7 @@ import gc
 import hashlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import queue
 import threading
@@ -406,6 +407,9 @@ class Pipeline:
         context = multiprocessing.get_context("forkserver")
         # Both the forkserver and each extraction process die with this process, even by SIGKILL.
         context.set_forkserver_preload(["ingest.service.forkserver_init"])
+        # Started now, not at the first page: its warm-up (ingest.service.forkserver_init, ~1.3 CPU-s) runs
+        # while Scrapy starts and reads the feeds, instead of blocking the reactor's first `accept`.
+        multiprocessing.forkserver.ensure_running()
         self._pool = ProcessPoolExecutor(
             max_workers=self._workers, mp_context=context, initializer=arm_extraction_process
         )

@@ -2,12 +2,19 @@
 
 Kept in the store rather than in WARC files on one machine's disk: a page is archived in the
 same transaction as the copy extracted from it (so a crash never leaves one without the other),
-and every worker on every machine sharing the store can re-extract any page. zlib at level 6
-keeps 35% of the bytes of the sample web's pages (measured; 8 KB on average).
+and every worker on every machine sharing the store can re-extract any page.
+
+Bodies are Zstandard frames at level 1. zlib at level 6, the format before, cost 3.7 ms of CPU per
+real 190 KB page (178 pages of the shared extraction set) for 19.3% of the bytes, 17% of an
+extraction process's CPU on the many-outlet bench; zstd level 1 takes 0.37 ms for 20.1%
+(decompression 0.62 -> 0.24 ms); zlib level 1 would still take 1.4 ms for 23.0%. Rows written
+before stay readable: a body is read by its own magic bytes (`decompress`), and a zstd frame's
+magic is never a valid zlib header, so no column or migration tells the formats apart.
 """
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -21,7 +28,25 @@ from ingest.records import FetchedPage
 from ingest.store.db import read_session, upsert
 from ingest.store.models import RawPageRow
 
-_LEVEL = 6
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:  # the backport of the same module (also what Scrapy decodes zstd responses with)
+    from backports import zstd
+
+_LEVEL = 1
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # every zstd frame starts with it (RFC 8878)
+
+
+def compress(body: bytes) -> bytes:
+    """A raw page's body as stored: one zstd frame."""
+    return zstd.compress(body, level=_LEVEL)
+
+
+def decompress(stored: bytes) -> bytes:
+    """A stored body, in either format: a zstd frame, or a zlib stream (rows written before zstd)."""
+    if stored.startswith(ZSTD_MAGIC):
+        return zstd.decompress(stored)
+    return zlib.decompress(stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +71,7 @@ def pack(page: FetchedPage) -> ArchivedPage:
         page.status,
         page.fetched_at,
         dict(page.headers),
-        zlib.compress(page.body, _LEVEL),
+        compress(page.body),
         len(page.body),
     )
 
@@ -57,7 +82,7 @@ def unpack(row: RawPageRow) -> FetchedPage:
         final_url=row.final_url,
         status=row.status,
         headers=dict(row.headers),
-        body=zlib.decompress(row.body),
+        body=decompress(row.body),
         source=row.source,
         fetched_at=row.fetched_at,
     )

@@ -184,7 +184,7 @@ class RawPageRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     fetched_at: Mapped[datetime]
     headers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed response body
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed response body (store.archive: zstd, or zlib before)
     size: Mapped[int] = mapped_column(Integer)  # uncompressed bytes
 
     __table_args__ = (Index("ix_raw_pages_source_fetched", "source", "fetched_at"),)
