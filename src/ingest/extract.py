@@ -515,12 +515,17 @@ def _run_trafilatura(tree: HtmlElement, options: Extractor, url: str) -> str:
     return text or ""
 
 
-def _trafilatura(tree: HtmlElement, options: Extractor, url: str, paragraphs: frozenset[str] = frozenset()) -> str:
+def _trafilatura(tree: HtmlElement, options: Extractor, url: str) -> str:
     """trafilatura's text; when it is a glued dump (see `glued`), what its main extractor had found."""
     text = _run_trafilatura(tree, options, url)
-    if paragraphs and glued(text, paragraphs):
+    if text.count("\n") < _GLUED_MAX_LINES and glued(text, _paragraph_texts(tree)):
         return _run_trafilatura(tree, _unrescued(options), url) or text
     return text
+
+
+def _paragraph_texts(tree: HtmlElement) -> frozenset[str]:
+    """The text of every <p> of 3+ words."""
+    return frozenset(t for p in tree.iter("p") if (t := " ".join(p.text_content().split())).count(" ") >= 2)
 
 
 # trafilatura rescues a text under MIN_EXTRACTED_SIZE (250 characters: every two-line brief) with
@@ -730,15 +735,27 @@ def _clean(text: str, title: str, section: str | None, script: str | None = None
     return "\n".join(lines)
 
 
+_REPEAT_MIN_WORDS = 8  # a sentence this long said twice is a repeat (a teaser, a pull quote), not prose
+_LABEL_MAX_WORDS = 4  # what a template glues to such a repeat: "Return to Blogs", "Summary:"
+
+
 def _first_occurrences(lines: list[str]) -> list[str]:
-    """A paragraph repeated word for word is said once (trafilatura sometimes emits a block twice)."""
+    """A paragraph repeated word for word is said once (trafilatura sometimes emits a block twice),
+    also when a template's short label is glued to the repeat ("Return to Blogs <first paragraph>":
+    the worst real template's briefs, F1 0.75)."""
     seen: set[str] = set()
+    long: list[tuple[str, int]] = []
     kept = []
     for line in lines:
         key = " ".join(line.split())
-        if _words(key) >= 4 and key in seen:
+        n = _words(key)
+        if n >= 4 and key in seen:
+            continue
+        if any(0 < n - m <= _LABEL_MAX_WORDS and earlier in key for earlier, m in long):
             continue
         seen.add(key)
+        if n >= _REPEAT_MIN_WORDS:
+            long.append((key, n))
         kept.append(line)
     return kept
 
@@ -792,14 +809,12 @@ class _Page:
     script: str | None  # the headline's script: the article's
     refs: frozenset[str]  # normalised words of the headline, description and feed title
     link_texts: frozenset[str]  # the text of every link (a menu's one-word items too)
-    paragraphs: frozenset[str] = frozenset()  # the text of every <p> of 3+ words (see `glued`)
 
 
 def _page_facts(tree: HtmlElement, meta: Mapping[str, str], title: str, section: str | None, hint: str | None) -> _Page:
     described = " ".join(t for t in (title, meta.get("og:description"), meta.get("description"), hint) if t)
     links = frozenset(t for a in tree.iter("a") if (t := " ".join(a.text_content().split())))
-    paras = frozenset(t for p in tree.iter("p") if (t := " ".join(p.text_content().split())).count(" ") >= 2)
-    return _Page(title, section, _script(title or described), frozenset(normalize(described).split()), links, paras)
+    return _Page(title, section, _script(title or described), frozenset(normalize(described).split()), links)
 
 
 _SCORE_CHARS = 1000  # the script and the headline's words show in the first 1,000 characters
@@ -834,15 +849,15 @@ def extract_body(tree: HtmlElement, nodes: Sequence[dict[str, Any]], url: str, p
     text is `confident`, and trafilatura's recall mode when none of those gives `MIN_WORDS` words in
     the headline's script. The <p> cluster is skipped on confident pages to keep the cost per page.
     """
-    first = _scored("trafilatura", _trafilatura(tree, _OPTIONS, url, page.paragraphs), page)
+    first = _scored("trafilatura", _trafilatura(tree, _OPTIONS, url), page)
     bodies = [first, _scored("jsonld", _jsonld_body(nodes), page)]
     if not first.confident:
         bodies.append(_scored("paragraphs", _paragraph_cluster(_prose(tree), page.script), page))
         bodies.append(_scored("headline-block", _headline_block(tree, page.title), page))
     if not first.confident or _text_words(tree) > _TRUNCATED * first.words + 50:
-        bodies.append(_scored("trafilatura-full", _trafilatura(tree, _FULL, url, page.paragraphs), page))
+        bodies.append(_scored("trafilatura-full", _trafilatura(tree, _FULL, url), page))
     if not any(b.words >= MIN_WORDS and b.script > _GOOD_SCRIPT_SHARE for b in bodies):
-        bodies.append(_scored("trafilatura-recall", _trafilatura(tree, _RECALL, url, page.paragraphs), page))
+        bodies.append(_scored("trafilatura-recall", _trafilatura(tree, _RECALL, url), page))
     return _rank([b for b in bodies if b.text.strip()])
 
 

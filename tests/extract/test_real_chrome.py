@@ -108,6 +108,18 @@ def test_excerpts_under_other_headlines_are_teasers_not_prose() -> None:
     assert len(teasers) == 2 and all(t.endswith("…") for t in teasers)
 
 
+def test_a_paragraph_repeated_behind_a_short_label_is_said_once() -> None:
+    first = "سجلت مدينة فاس، أمس الأحد، أعلى درجة حرارة في المملكة بلغت أربعا وأربعين درجة."
+    body = (
+        "<html><body><h1>فاس تسجل أعلى درجة حرارة بالمملكة</h1><div class='post-body'>"
+        f"<p>{first}</p><p>وتوقعت مديرية الأرصاد الجوية أن تستمر الموجة إلى غاية الخميس.</p>"
+        f"<p><a href='/blog'>Return to Blogs</a> {first}</p></div></body></html>"
+    )
+    result = extract(fetch(body.encode()))
+    assert isinstance(result, Article)
+    assert result.text.split("\n") == [first, "وتوقعت مديرية الأرصاد الجوية أن تستمر الموجة إلى غاية الخميس."]
+
+
 def test_latin_chrome_glued_into_an_arabic_line_is_cut_off() -> None:
     body = (
         "<html><body><h1>الرجاء يفوز على المغرب الفاسي</h1><div>"
