@@ -515,12 +515,13 @@ def _run_trafilatura(tree: HtmlElement, options: Extractor, url: str) -> str:
     return text or ""
 
 
-def _trafilatura(tree: HtmlElement, options: Extractor, url: str) -> str:
-    """trafilatura's text; when it is a glued dump (see `glued`), what its main extractor had found."""
+def _trafilatura(tree: HtmlElement, options: Extractor, url: str) -> tuple[str, bool]:
+    """trafilatura's text, and whether it was a glued dump (see `glued`): then what its main
+    extractor had found is returned instead."""
     text = _run_trafilatura(tree, options, url)
     if text.count("\n") < _GLUED_MAX_LINES and glued(text, _paragraph_texts(tree)):
-        return _run_trafilatura(tree, _unrescued(options), url) or text
-    return text
+        return _run_trafilatura(tree, _unrescued(options), url) or text, True
+    return text, False
 
 
 def _paragraph_texts(tree: HtmlElement) -> frozenset[str]:
@@ -849,15 +850,17 @@ def extract_body(tree: HtmlElement, nodes: Sequence[dict[str, Any]], url: str, p
     text is `confident`, and trafilatura's recall mode when none of those gives `MIN_WORDS` words in
     the headline's script. The <p> cluster is skipped on confident pages to keep the cost per page.
     """
-    first = _scored("trafilatura", _trafilatura(tree, _OPTIONS, url), page)
+    text, short = _trafilatura(tree, _OPTIONS, url)
+    first = _scored("trafilatura", text, page)
     bodies = [first, _scored("jsonld", _jsonld_body(nodes), page)]
     if not first.confident:
         bodies.append(_scored("paragraphs", _paragraph_cluster(_prose(tree), page.script), page))
         bodies.append(_scored("headline-block", _headline_block(tree, page.title), page))
-    if not first.confident or _text_words(tree) > _TRUNCATED * first.words + 50:
-        bodies.append(_scored("trafilatura-full", _trafilatura(tree, _FULL, url), page))
-    if not any(b.words >= MIN_WORDS and b.script > _GOOD_SCRIPT_SHARE for b in bodies):
-        bodies.append(_scored("trafilatura-recall", _trafilatura(tree, _RECALL, url), page))
+    # A glued dump says the article is under 250 characters: full mode would rescue it the same way.
+    if not short and (not first.confident or _text_words(tree) > _TRUNCATED * first.words + 50):
+        bodies.append(_scored("trafilatura-full", _trafilatura(tree, _FULL, url)[0], page))
+    if not short and not any(b.words >= MIN_WORDS and b.script > _GOOD_SCRIPT_SHARE for b in bodies):
+        bodies.append(_scored("trafilatura-recall", _trafilatura(tree, _RECALL, url)[0], page))
     return _rank([b for b in bodies if b.text.strip()])
 
 

@@ -206,7 +206,7 @@ def test_outlets_wear_the_chrome_real_templates_broke_and_each_runs_a_two_line_b
     # A standings table in a sidebar that is a plain <div>, not an <aside>.
     assert re.search(r'<div id="sidebar"[^>]*><div class="widget widget-standings">.*?<table', pages["almasaa"])
     # Other articles' headlines as bare links inside the body, after the brief's two paragraphs.
-    body = re.search(r'<div class="news-body">(.*?)</div>', pages["rifpress"])
+    body = re.search(r'<div class="news-body">(.*?)</div>', pages["rifpress"], re.S)
     assert body and body.group(1).count('<p class="inline-related"><a href=') == 5
     # An English theme: declared en-US, its strings in English around the Arabic text.
     assert '<html lang="en-US"' in pages["souss24"]
