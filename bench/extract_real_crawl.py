@@ -202,7 +202,7 @@ def report(served: list[Served], bases: dict[str, str], records: list[dict[str, 
         templates = len({s.path.rsplit("-", 1)[0] for s in group})
         print(
             f"| {outlet} | {templates} | {len(urls)} | {len(stored) / len(urls):.1%} | {empty} "
-            f"| {len(canon)}, {statistics.mean(canon) if canon else 0:.3f} "
+            f"| {len(canon)}, {f'{statistics.mean(canon):.3f}' if canon else '-'} "
             f"| {statistics.mean(every):.3f}, {min(every):.3f} |"
         )
 
