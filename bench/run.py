@@ -38,6 +38,7 @@ def steps(scale: bool) -> list[tuple[str, list[str]]]:
     return [
         ("Extraction on the sample web (quality and one-core speed)", ["extract_quality.py"]),
         ("Extraction on real chrome (English pages; our articles in real templates)", ["extract_real.py"]),
+        ("Real templates crawled as a user would (run-once, query --format jsonl)", ["extract_real_crawl.py"]),
         ("Dedup on the labelled dev set (pairwise precision/recall)", ["dedup_params.py", "--seeds", "0", "1", "2"]),
         ("Dedup on real syndication (ANT corpus, labelled pairs)", ["dedup_real.py"]),
         ("Per-copy cost of prepare (search text and fingerprint) and compare", ["prepare_cost.py"]),

@@ -150,6 +150,20 @@ def test_stored_text_is_the_article_body(site: Site, crawled: CrawledStore) -> N
     assert weak == {}
 
 
+# Two-line briefs on the outlets whose chrome broke short articles on real templates (see the
+# sample web's content/briefs.yaml): the <article> element glued into one line, other headlines
+# as links in the body (rejected as link text), an English theme around the Arabic text.
+BRIEFS = ("s-sale-gare-arrestation", "s-hoceima-quemado-saison", "s-inezgane-coupure-eau")
+
+
+def test_two_line_briefs_in_hostile_chrome_are_stored_whole(site: Site, crawled: CrawledStore) -> None:
+    stored = stored_copies(crawled)
+    for story in BRIEFS:
+        page = site.truth.by_key(site.truth.stories[story][0])
+        row = stored[site.url(page.key)]
+        assert (row.text, row.language, row.title) == (page.text, "ar", page.title), story
+
+
 def test_second_identical_run_adds_nothing_and_fetches_no_known_article(site: Site, crawled: CrawledStore) -> None:
     with crawled.engine.connect() as conn:
         before = (

@@ -11,10 +11,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 from ingest.extract.boilerplate import RecurringLines
-from ingest.extract.extractor import cap_text, detect_language, extract, settle
+from ingest.extract.extractor import cap_text, detect_language, extract, glued, is_teaser, settle
 from ingest.records import Article, FetchedPage, Rejection
 
 PAGES = Path(__file__).parent / "pages"
@@ -63,6 +64,60 @@ def test_one_paragraph_then_a_block_repeating_the_headline_keeps_the_paragraph()
     result = extract(fetch(body.encode()))
     assert isinstance(result, Article)
     assert result.text == "أطلقت جماعة أكادير، صباح اليوم، برنامجا لغرس ثلاثة آلاف شجرة في الأحياء الشعبية للمدينة."
+
+
+BRIEF = (
+    "<p>أغلقت السلطات المحلية بالجديدة، صباح اليوم، محلا لبيع الأسماك لعدم احترامه شروط النظافة.</p>"
+    "<p>وحجزت اللجنة المختلطة كمية من الأسماك غير الصالحة للاستهلاك.</p>"
+)
+CARDS = (
+    '<ul class="related"><li><a href="/a/2">مجلس جماعة الجديدة يصادق على برنامج تأهيل السوق المركزي</a>'
+    "<p>صادق مجلس جماعة الجديدة خلال دورته الاستثنائية على برنامج لتأهيل السوق المركزي …</p></li>"
+    '<li><a href="/a/3">حملة لمراقبة جودة المواد الغذائية بأسواق إقليم الجديدة قبيل الصيف</a>'
+    "<p>انطلقت بإقليم الجديدة حملة واسعة لمراقبة جودة المواد الغذائية المعروضة بالأسواق …</p></li></ul>"
+)
+
+
+def test_brief_inside_an_article_element_is_its_paragraphs_not_the_element_glued_into_one_line() -> None:
+    # trafilatura rescues a text under 250 characters with the whole <article> as one line.
+    body = (
+        "<html><body><article><h1>إغلاق محل لبيع الأسماك بالجديدة</h1>"
+        f"<div class='entry-content'>{BRIEF}</div>"
+        "<div class='share'><span>Share this:</span> <a href='#'>facebook</a> <button>Copy link</button></div>"
+        f"<section><h3>Related Posts</h3>{CARDS}</section></article></body></html>"
+    )
+    result = extract(fetch(body.encode()))
+    assert isinstance(result, Article)
+    assert result.text.split("\n") == [
+        "أغلقت السلطات المحلية بالجديدة، صباح اليوم، محلا لبيع الأسماك لعدم احترامه شروط النظافة.",
+        "وحجزت اللجنة المختلطة كمية من الأسماك غير الصالحة للاستهلاك.",
+    ]
+
+
+def test_a_line_holding_a_paragraph_and_much_more_is_glued() -> None:
+    paragraphs = frozenset({"وحجزت اللجنة المختلطة كمية من الأسماك غير الصالحة للاستهلاك."})
+    one = next(iter(paragraphs))
+    assert glued(f"إغلاق محل بالجديدة {one} Share this: facebook twitter Related Posts مجلس جماعة", paragraphs)
+    assert not glued(one, paragraphs)
+    assert not glued(f"الجديدة: {one}", paragraphs)  # a dateline before the paragraph is not a glued block
+
+
+def test_excerpts_under_other_headlines_are_teasers_not_prose() -> None:
+    tree = lxml.html.fromstring(f"<div><div class='body'>{BRIEF}</div>{CARDS}</div>")
+    teasers = [" ".join(p.text_content().split()) for p in tree.iter("p") if is_teaser(p)]
+    assert len(teasers) == 2 and all(t.endswith("…") for t in teasers)
+
+
+def test_a_paragraph_repeated_behind_a_short_label_is_said_once() -> None:
+    first = "سجلت مدينة فاس، أمس الأحد، أعلى درجة حرارة في المملكة بلغت أربعا وأربعين درجة."
+    body = (
+        "<html><body><h1>فاس تسجل أعلى درجة حرارة بالمملكة</h1><div class='post-body'>"
+        f"<p>{first}</p><p>وتوقعت مديرية الأرصاد الجوية أن تستمر الموجة إلى غاية الخميس.</p>"
+        f"<p><a href='/blog'>Return to Blogs</a> {first}</p></div></body></html>"
+    )
+    result = extract(fetch(body.encode()))
+    assert isinstance(result, Article)
+    assert result.text.split("\n") == [first, "وتوقعت مديرية الأرصاد الجوية أن تستمر الموجة إلى غاية الخميس."]
 
 
 def test_latin_chrome_glued_into_an_arabic_line_is_cut_off() -> None:

@@ -186,3 +186,28 @@ def test_serves_hundreds_of_requests_on_one_keep_alive_connection(web: SampleWeb
         response = conn.getresponse()
         assert response.status == 200 and response.read()
     conn.close()
+
+
+BRIEFS = {
+    "almasaa": "s-sale-gare-arrestation",
+    "rifpress": "s-hoceima-quemado-saison",
+    "souss24": "s-inezgane-coupure-eau",
+}
+
+
+def test_outlets_wear_the_chrome_real_templates_broke_and_each_runs_a_two_line_brief(
+    web: SampleWeb, truth: GroundTruth
+) -> None:
+    pages = {}
+    for outlet, story in BRIEFS.items():
+        page = truth.by_key(truth.stories[story][0])
+        assert page.outlet == outlet and page.text.count("\n") == 1 and len(page.text.split()) < 30
+        pages[outlet] = fetch(truth.url(page, web.base_urls())).text
+    # A standings table in a sidebar that is a plain <div>, not an <aside>.
+    assert re.search(r'<div id="sidebar"[^>]*><div class="widget widget-standings">.*?<table', pages["almasaa"])
+    # Other articles' headlines as bare links inside the body, after the brief's two paragraphs.
+    body = re.search(r'<div class="news-body">(.*?)</div>', pages["rifpress"], re.S)
+    assert body and body.group(1).count('<p class="inline-related"><a href=') == 5
+    # An English theme: declared en-US, its strings in English around the Arabic text.
+    assert '<html lang="en-US"' in pages["souss24"]
+    assert all(s in pages["souss24"] for s in ("Leave a Reply", "About the author", "Related Posts", "We use cookies"))

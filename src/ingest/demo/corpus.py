@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from ingest.demo import urls
 from ingest.demo.dates import parse_local
 
-CONTENT_FILES = ("syndicated.yaml", "singles.yaml", "botola.yaml", "bulletins.yaml", "french.yaml")
+CONTENT_FILES = ("syndicated.yaml", "singles.yaml", "botola.yaml", "bulletins.yaml", "french.yaml", "briefs.yaml")
 
 
 @dataclass(frozen=True)

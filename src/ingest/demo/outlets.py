@@ -13,12 +13,14 @@ from ingest.demo.site import Response, Route, Site, html, newest, xml
 from ingest.demo.templates import (
     analytics,
     comment_box_counter,
+    comment_form_en,
     comment_form_fr,
     comment_form_wp,
     cookie_banner,
     e,
     follow_us,
     head,
+    inline_links,
     most_read,
     nav,
     newsletter,
@@ -26,6 +28,7 @@ from ingest.demo.templates import (
     paragraphs,
     related_block,
     share_bar,
+    standings_widget,
 )
 from ingest.demo.urls import SECTION_FR
 
@@ -90,11 +93,13 @@ class Almasaa(Site):
         )
 
     def _sidebar(self) -> str:
+        # The theme's sidebar is a plain <div>, not an <aside>: nothing marks it as chrome.
         return (
-            '<aside id="sidebar">'
+            '<div id="sidebar" class="sidebar">'
+            + standings_widget()
             + most_read([(self.url(a.path), a.title) for a in self.live[:5]])
             + newsletter()
-            + "</aside>"
+            + "</div>"
         )
 
     def _tail(self) -> str:
@@ -242,10 +247,10 @@ class Rifpress(Site):
             f'<h1 class="news-title">{e(a.title)}</h1>'
             f'<div class="news-date">{dates.ar_moroccan(a.published)}</div>'
             f'<div class="tools"><a href="/print{a.path}" rel="nofollow">نسخة للطباعة</a></div>'
-            f'<div class="news-body">{content}</div>'
+            # The CMS appends other articles' headlines, as bare links, inside the body itself.
+            f'<div class="news-body">{content}{inline_links([(self.url(r.path), r.title) for r in rel])}</div>'
             + share_bar(url, a.title)
             + comment_box_counter(0)
-            + related_block([(self.url(r.path), r.title, r.excerpt) for r in rel])
             + "</div></div>"
             + _footer(self.title)
             + analytics("UA-48210-1")
@@ -441,15 +446,23 @@ class Souss24(Site):
             + self._top()
             + f"<h1>أرشيف يوم {dates.indic(f'{day.day}')}</h1><ul>{rows}</ul>"
             f'<a class="prev-day" href="{self._day_path(prev_d)}">اليوم السابق</a> '
-            f'<a class="next-day" href="{self._day_path(next_d)}">اليوم التالي</a>'
-            + _footer(self.title)
-            + "</body></html>"
+            f'<a class="next-day" href="{self._day_path(next_d)}">اليوم التالي</a>' + self._footer() + "</body></html>"
         )
 
     def _top(self) -> str:
+        # An English theme nobody translated: its own strings stay English around the Arabic articles.
         return (
-            f'<div class="site-header"><a class="site-title" href="/">{e(self.title)}</a>'
-            '<a class="login" href="/wp-login.php">دخول</a></div>' + nav(self.nav_items())
+            f'<div class="top-bar"><span class="breaking-title">Breaking News</span> '
+            f'<span class="today">{self.now:%A, %B} {self.now.day}, {self.now.year}</span> '
+            '<a class="login" href="/wp-login.php">Sign in</a></div>'
+            f'<div class="site-header"><a class="site-title" href="/">{e(self.title)}</a></div>' + nav(self.nav_items())
+        )
+
+    def _footer(self) -> str:
+        return (
+            '<footer class="site-footer"><div class="about"><h4>About Us</h4><p>Souss24 is an independent news '
+            "website covering Agadir, Inezgane, Taroudant, Tiznit and the regions of the south of Morocco.</p>"
+            "</div><p>© 2025 Souss24. All rights reserved. Powered by WordPress.</p></footer>" + cookie_banner("en")
         )
 
     def _calendar(self, around: datetime) -> str:
@@ -472,6 +485,7 @@ class Souss24(Site):
         return (
             head(
                 f"{a.title} – {self.title}",
+                lang="en-US",
                 canonical=url,
                 metas=[("property", "og:title", a.title), ("property", "og:site_name", self.title)],
                 feeds=[("application/rss+xml", self.url("/feed/"))],
@@ -482,13 +496,17 @@ class Souss24(Site):
             f'<time class="entry-date published" datetime="{dates.iso_local(a.published)}">{shown}</time>'
             f' <a href="{self._day_path(d)}" class="day-link">{dates.indic(str(d.day))}</a></header>'
             f'<div class="entry-content">{figure}{paragraphs(a.paragraphs)}</div>'
-            + share_bar(url, a.title)
-            + related_block([(self.url(r.path), r.title, r.excerpt) for r in rel])
-            + comment_form_wp(a.num)
+            '<div class="post-author-box"><h4>About the author</h4><p>The Souss24 newsroom reports on local news '
+            "from Agadir, Inezgane, Taroudant and Tiznit, with correspondents across the region who follow the "
+            "stories that matter to their readers every day. Send your news, photos and videos to the editorial "
+            "team through the contact page, and follow us on social media for breaking news.</p></div>"
+            + share_bar(url, a.title, "en")
+            + related_block([(self.url(r.path), r.title, "") for r in rel], "Related Posts")
+            + comment_form_en(a.num)
             + "</article>"
             + f'<aside class="widget">{self._calendar(a.published)}</aside>'
-            + newsletter()
-            + _footer(self.title)
+            + newsletter("en")
+            + self._footer()
             + analytics("G-SOUSS24")
             + "</body></html>"
         )
@@ -506,7 +524,7 @@ class Souss24(Site):
             + rows
             + f'<div class="nav-links">{_next_link(nxt, "next page-numbers")}</div>'
             + f'<aside class="widget">{self._calendar(self.now)}</aside>'
-            + _footer(self.title)
+            + self._footer()
             + "</body></html>"
         )
 

@@ -45,6 +45,19 @@ CHROME_PHRASES: tuple[str, ...] = (
     "Newsletter",
     "googletagmanager",
     "dataLayer",
+    # An untranslated English theme around Arabic articles (souss24), as real Arabic sites run them.
+    "Breaking News",
+    "About the author",
+    "Share this",
+    "Related Posts",
+    "Leave a Reply",
+    "Your email address will not be published",
+    "Save my name, email, and website",
+    "We use cookies",
+    "Subscribe to our newsletter",
+    "Powered by WordPress",
+    # A standings table in the sidebar (almasaa).
+    "جدول الترتيب",
 )
 
 
@@ -102,14 +115,14 @@ def page_data(data: dict[str, Any]) -> str:
 
 def share_bar(url: str, title: str, style: str = "ar") -> str:
     u, t = quote(url, safe=""), quote(title, safe="")
-    label = "Partager cet article" if style == "fr" else "شارك المقال"
-    copied = "Lien copié" if style == "fr" else "تم النسخ"
+    label = {"fr": "Partager cet article", "en": "Share this:"}.get(style, "شارك المقال")
+    copied = {"fr": "Lien copié", "en": "Copied!"}.get(style, "تم النسخ")
     return (
         f'<div class="share-box"><span class="share-title">{label}</span><ul class="share-links">'
         f'<li><a class="facebook" href="https://www.facebook.com/sharer.php?u={u}">facebook</a></li>'
         f'<li><a class="twitter" href="https://twitter.com/intent/tweet?text={t}&amp;url={u}">twitter</a></li>'
         f'<li><a class="whatsapp" href="https://api.whatsapp.com/send?text={t}%20{u}">whatsapp</a></li>'
-        f'<li><button class="copy-link" data-done="{copied}">نسخ الرابط</button>'
+        f'<li><button class="copy-link" data-done="{copied}">{"Copy link" if style == "en" else "نسخ الرابط"}</button>'
         f'<span class="copied">{copied}</span></li>'
         "</ul></div>"
     )
@@ -126,6 +139,22 @@ def comment_form_wp(post_id: int) -> str:
         '<p><label for="email">البريد الإلكتروني *</label><input id="email" name="email"></p>'
         f'<input type="hidden" name="comment_post_ID" value="{post_id}">'
         '<p class="form-submit"><input type="submit" value="إرسال التعليق"></p></form></div>'
+    )
+
+
+def comment_form_en(post_id: int) -> str:
+    """WordPress's own comment form, left in English by a theme nobody translated."""
+    return (
+        '<div id="respond" class="comment-respond"><h3 id="reply-title">Leave a Reply</h3>'
+        '<form action="/wp-comments-post.php" method="post" id="commentform">'
+        '<p class="comment-notes">Your email address will not be published. Required fields are marked *</p>'
+        '<p><label for="comment">Comment *</label><textarea id="comment" name="comment"></textarea></p>'
+        '<p><label for="author">Name *</label><input id="author" name="author"></p>'
+        '<p><label for="email">Email *</label><input id="email" name="email"></p>'
+        '<p class="comment-form-cookies-consent"><input type="checkbox" id="consent"><label for="consent">'
+        "Save my name, email, and website in this browser for the next time I comment.</label></p>"
+        f'<input type="hidden" name="comment_post_ID" value="{post_id}">'
+        '<p class="form-submit"><input type="submit" value="Post Comment"></p></form></div>'
     )
 
 
@@ -149,12 +178,23 @@ def comment_form_fr() -> str:
 def cookie_banner(lang: str = "ar") -> str:
     if lang == "fr":
         text = "Nous utilisons des cookies pour améliorer votre expérience. <button>Accepter</button>"
+    elif lang == "en":
+        text = (
+            "We use cookies to ensure that we give you the best experience on our website. If you continue to "
+            "use this site we will assume that you are happy with it. <button>Ok</button>"
+        )
     else:
         text = "نستخدم ملفات تعريف الارتباط لتحسين تجربتك على موقعنا. <button>موافق</button>"
     return f'<div id="cookie-notice" class="cookie-banner" role="dialog">{text}</div>'
 
 
 def newsletter(lang: str = "ar") -> str:
+    if lang == "en":
+        return (
+            '<div class="widget newsletter"><h4>Subscribe to our newsletter</h4><p>Get the latest news from '
+            "Souss, Agadir and the south of Morocco delivered to your inbox every morning, free of charge.</p>"
+            '<form><input type="email" placeholder="Your email address"><button>Subscribe</button></form></div>'
+        )
     if lang == "fr":
         return (
             "<aside class=\"newsletter\"><h4>Newsletter</h4><p>Recevez l'essentiel de l'actualité chaque "
@@ -172,9 +212,39 @@ def follow_us(networks: Sequence[str] = ("facebook", "twitter", "youtube", "inst
 
 
 def related_block(items: Sequence[tuple[str, str, str]], heading: str = "أخبار ذات صلة") -> str:
-    """items: (url, title, one-line text: an excerpt or a relative time)."""
-    lis = "".join(f'<li><a href="{e(u)}">{e(t)}</a><p class="excerpt">{e(x)}</p></li>' for u, t, x in items)
+    """items: (url, title, one-line text: an excerpt or a relative time; none when empty)."""
+    lis = "".join(
+        f'<li><a href="{e(u)}">{e(t)}</a>' + (f'<p class="excerpt">{e(x)}</p>' if x else "") + "</li>"
+        for u, t, x in items
+    )
     return f'<section class="related-posts"><h3>{heading}</h3><ul>{lis}</ul></section>'
+
+
+def inline_links(items: Sequence[tuple[str, str]]) -> str:
+    """Other articles' headlines as link paragraphs inside the article body, with no heading: a page
+    of a real template whose extraction kept such a block was rejected as 50-53% link text."""
+    return "".join(f'<p class="inline-related"><a href="{e(u)}">{e(t)}</a></p>' for u, t in items)
+
+
+# (team, played, points): the league table a sports widget shows beside every article.
+STANDINGS = (
+    ("نهضة بركان", 29, 67), ("الجيش الملكي", 29, 56), ("الوداد الرياضي", 29, 51), ("الرجاء الرياضي", 29, 49),
+    ("المغرب الفاسي", 29, 44), ("الفتح الرياضي", 29, 41), ("اتحاد تواركة", 29, 39), ("حسنية أكادير", 29, 37),
+)  # fmt: skip
+
+
+def standings_widget() -> str:
+    """A sidebar table of standings, in a plain <div> as many themes have it: on a real template
+    trafilatura took such a table for a brief's text, the outlet's recurring lines then emptied it."""
+    rows = "".join(
+        f"<tr><td>{i}</td><td>{e(team)}</td><td>{played}</td><td>{points}</td></tr>"
+        for i, (team, played, points) in enumerate(STANDINGS, 1)
+    )
+    return (
+        '<div class="widget widget-standings"><h3 class="widget-title">جدول الترتيب</h3><table class="standings">'
+        f"<thead><tr><th>#</th><th>الفريق</th><th>لعب</th><th>النقاط</th></tr></thead><tbody>{rows}</tbody>"
+        "</table></div>"
+    )
 
 
 def most_read(items: Sequence[tuple[str, str]]) -> str:
