@@ -124,7 +124,7 @@ def test_a_port_in_use_is_one_line(site: Site, tmp_path: Path) -> None:
 def test_query_into_a_reader_that_stops_early_exits_0(crawled: CrawledStore) -> None:
     env = {**os.environ, "INGEST_DATABASE_URL": crawled.url}
     shell = f"{sys.executable} -m ingest.cli query --format jsonl | head -n 1 > /dev/null; echo ${{PIPESTATUS[0]}}"
-    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, env=env, timeout=600)
     assert done.stdout.strip() == "0", done.stderr
 
 

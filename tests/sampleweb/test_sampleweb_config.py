@@ -87,7 +87,7 @@ def test_serve_forever_prints_each_outlet_and_stops_on_ctrl_c() -> None:
         assert lines == [[name, f"http://127.0.0.1:{base + k}/"] for k, name in enumerate(OUTLETS)]
         assert fetch(f"http://127.0.0.1:{base}/robots.txt").status == 200
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

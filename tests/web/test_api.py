@@ -141,7 +141,7 @@ def test_port_in_use_is_one_line_and_exit_2() -> None:
             [sys.executable, "-m", "ingest.cli", "serve", "--port", str(port)],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=600,
         )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "in use" in proc.stderr

@@ -127,7 +127,7 @@ def test_the_text_log_prefixes_each_line_of_a_run_with_its_id_and_source(
         env=ingest_env(sqlite_url),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     with store_at(sqlite_url) as store:

@@ -35,7 +35,7 @@ def ingest(crawled: Crawled, *args: str, sources: Path | None = None) -> subproc
     argv = [sys.executable, "-m", "ingest.cli", *args]
     if args[0] == "status":
         argv += ["--sources", str(sources or crawled.sources)]
-    return subprocess.run(argv, env=ingest_env(crawled.url), capture_output=True, text=True, timeout=120)
+    return subprocess.run(argv, env=ingest_env(crawled.url), capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
