@@ -53,9 +53,9 @@ from sqlalchemy.orm import Session
 from ingest import devset
 from ingest.bandindex import BandIndex
 from ingest.config import Source
-from ingest.dedup import Deduplicator, numbers_text, shingle_bytes, signature_bytes, time_bucket
+from ingest.dedup import Deduplicator, index_keys, numbers_text, shingle_bytes, signature_bytes, time_bucket
 from ingest.devset import BaseStory, generate
-from ingest.fingerprint import band_keys, fingerprint, probe_keys
+from ingest.fingerprint import fingerprint, probe_keys
 from ingest.normalize import normalize
 from ingest.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
 from ingest.records import Article, RunStats
@@ -242,7 +242,7 @@ def fingerprint_rows(chunk: Sequence[Doc]) -> tuple[Sequence[Doc], list[dict[str
                 "shingles": shingle_bytes(fp),
                 "numbers": numbers_text(fp),
                 "token_count": fp.length,
-                "keys": band_keys(fp.signature).tolist(),
+                "keys": index_keys(fp).tolist(),
                 "probe": probe_keys(fp.signature).tolist(),
             }
         )
