@@ -203,6 +203,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--limit", type=int, default=0, help="only the first N articles (plus the labelled ones)")
+    parser.add_argument("--errors", action="store_true", help="list the tuning half's false merges and misses")
     args = parser.parse_args()
     if not (args.data / "articles.jsonl.gz").exists():
         print(f"skipped: {args.data} not found")
@@ -228,6 +229,11 @@ def main() -> int:
     in_store = {p.pair_id: placed.get(p.a) is not None and placed.get(p.a) == placed.get(p.b) for p in pairs}
     verified, candidate, either = gold_decisions(pairs, by_id)
     print_scores([("store (whole corpus)", in_store), ("verify() on gold texts", verified)], pairs)
+    if args.errors:  # the tuning half only: the check half is read once, for its figures
+        for p in tuning:
+            if p.copy != in_store[p.pair_id]:
+                print(f"tuning half {'missed' if p.copy else 'false merge'}: {p.pair_id} {p.label}: {p.note}")
+        print()
     for part, chosen in (("all", pairs), ("tuning half", tuning), ("check half", check)):
         copies = [p for p in chosen if p.copy]
         found, found_either = sum(candidate[p.pair_id] for p in copies), sum(either[p.pair_id] for p in copies)

@@ -148,10 +148,11 @@ def time_bucket(published_at: datetime | None, params: DedupParams = DEFAULT) ->
 def index_keys(fp: Fingerprint, params: DedupParams = DEFAULT) -> np.ndarray:
     """The keys a copy is indexed and searched under: its band keys, then its sentence keys (int64).
 
-    `fp.text` must be the copy's body text (a fingerprint read back from the store has none:
-    see `rebuild_index`); without it the sentence keys are padding.
+    The sentence keys come from `fp.sentences` (`prepare` made them) or else `fp.text`, which
+    must then be the copy's body text (a fingerprint read back from the store has none: see
+    `rebuild_index`); with neither they are padding.
     """
-    return np.concatenate([band_keys(fp.signature, params), sentence_keys(fp.text, fp.signature, params)])
+    return np.concatenate([band_keys(fp.signature, params), sentence_keys(fp, params)])
 
 
 def signature_bytes(fp: Fingerprint) -> bytes:
@@ -352,7 +353,7 @@ class Deduplicator:
 
     def _remember(self, copy_id: int, content_hash: str, fp: Fingerprint) -> None:
         # The text apart, in a smaller cache: the pairs that need it read it from the store.
-        self._cache[(copy_id, content_hash)] = replace(fp, text="") if fp.text else fp
+        self._cache[(copy_id, content_hash)] = replace(fp, text="", sentences=None) if fp.text else fp
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         if fp.text:

@@ -24,6 +24,8 @@ A fingerprint holds everything dedup needs about one text, computed once at inge
 * `text`: the body text fingerprinted (before a related-articles block), as given, for the
   sentence alignment of `ingest.similarity`; empty for a stored copy (its text is in the store,
   read only when a pair needs aligning).
+* `sentences`: the least word 3-gram hash of each sentence, which `sentence_keys` samples for the
+  index (made by `prepare`, so where extraction runs; None: made from `text` when needed).
 
 `band_keys` cuts a signature into LSH bands and hashes each band, with its band index folded in,
 to one non-negative 63-bit integer: a single (band_key, copy_id) table serves every band.
@@ -38,7 +40,6 @@ distinct chunk (`_ChunkCache`), so the kernel only gathers and hashes.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -136,8 +137,13 @@ class DedupParams:
     """And if |A n B| / |A u B| reaches this (0 disables; containment alone decides)."""
     min_shingles: int = 8
     """Texts with fewer shingles than this are too short to call copies of anything."""
-    min_numbers: int = 1
-    """The number check applies once the texts write numbers next to this many common words."""
+    min_numbers: int = 2
+    """The number check applies once the texts write numbers next to this many common words.
+
+    Two, not one: a single context in disagreement is a copy's own added figure as often as
+    another filling of a template (bulletins disagree in several places). On the ANT tuning
+    half, one rejected 1 of 80 copies ("14 June", another date, before the original's "16
+    June") and no other pair; the dev set's hard negatives stay apart (0 merges in 100 seeds)."""
     min_number_agreement: float = 0.7
     """Of those common words, the share where both texts write the same number."""
     window_hours: float = 7 * 24
@@ -174,6 +180,7 @@ class Fingerprint:
     numbers: frozenset[str] = field(default_factory=frozenset)
     length: int = 0
     text: str = ""
+    sentences: np.ndarray | None = None  # `sentence_keys`' sentence hashes, if `prepare` made them
 
 
 def fingerprint(text: str, params: DedupParams = DEFAULT) -> Fingerprint:
@@ -192,7 +199,8 @@ def prepare(title: str, text: str, params: DedupParams = DEFAULT) -> tuple[str, 
     a, b = _permutations(params.num_perm, params.seed)
     cut = _related_block_start(text)
     search_text, shingles, signature, numbers, length = _kernels.prepare(_CHUNKS, title, text, cut, params.ngram, a, b)
-    return search_text, Fingerprint(shingles, signature, numbers, length, text[:cut])
+    body = text[:cut]
+    return search_text, Fingerprint(shingles, signature, numbers, length, body, _sentence_hashes(body, params))
 
 
 def words(text: str) -> list[str]:
@@ -230,7 +238,7 @@ def band_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarra
     return (h & _U64(_MASK63)).astype(np.int64)
 
 
-def sentence_keys(text: str, signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarray:
+def sentence_keys(fp: Fingerprint, params: DedupParams = DEFAULT) -> np.ndarray:
     """`params.sentence_keys` non-negative 63-bit keys (int64) of the text's sentences: a candidate channel.
 
     A sentence's key is the least hash of its word 3-grams (the shingle hash before its cut to
@@ -240,19 +248,25 @@ def sentence_keys(text: str, signature: np.ndarray, params: DedupParams = DEFAUL
     round-up, a rewritten lead). The smallest keys are kept (a bottom-k sample, consistent
     between texts: two texts sharing sentences tend to keep the same ones); a text with fewer
     sentences is padded with keys of 3-row signature bands, shared only by near-verbatim copies.
-    On the ANT corpus a copy gets 7 candidates this way on average (16 keys, 8 words or more).
+    `prepare` hashes the sentences where extraction runs (`Fingerprint.sentences`, ~80 µs a
+    copy of ~270 words); otherwise they are hashed here, from `fp.text`.
     """
     n = params.sentence_keys
     if n == 0:
         return _EMPTY_KEYS
-    found = _sentence_minima(text, params.sentence_words, params.ngram)[:n]
+    found = (fp.sentences if fp.sentences is not None else _sentence_hashes(fp.text, params))[:n]
     if found.size == n:
         return found
-    rows = signature[: 3 * (n - found.size)].astype(np.uint32).astype(_U64).reshape(-1, 3)
+    rows = fp.signature[: 3 * (n - found.size)].astype(np.uint32).astype(_U64).reshape(-1, 3)
     h = np.arange(n - found.size, dtype=_U64) * _GOLDEN ^ _PAD_SALT
     for j in range(3):
         h = _fmix64((h ^ rows[:, j]) * _GOLDEN)
     return np.concatenate([found, (h & _U64(_MASK63)).astype(np.int64)])
+
+
+def _sentence_hashes(text: str, params: DedupParams) -> np.ndarray:
+    """The sorted sentence hashes `sentence_keys` samples (none if the params index no sentence)."""
+    return _sentence_minima(text, params.sentence_words, params.ngram) if params.sentence_keys else _EMPTY_KEYS
 
 
 def _sentence_minima(text: str, min_words: int, ngram: int) -> np.ndarray:
@@ -262,15 +276,15 @@ def _sentence_minima(text: str, min_words: int, ngram: int) -> np.ndarray:
     line's last chunk, ends one) so that each chunk is looked up once: ~4x faster than
     splitting the text into sentences first.
     """
-    chunks = [c for line in text.splitlines() for c in (*line.split(), "\n")]
-    found = [_CHUNKS[c] for c in chunks if c != "\n"]
-    if not found:
+    lines = [line.split() for line in text.splitlines()]
+    chunks = [c for line in lines for c in line]
+    if not chunks:
         return _EMPTY_KEYS
-    tokens = np.frombuffer(b"".join(c.packed for c in found), dtype=_U64)
-    sizes = np.fromiter((len(c.packed) >> 3 for c in found), np.int64, len(found))
-    ends_after = np.fromiter(
-        (b == "\n" or a[-1] in _SENTENCE_ENDERS for a, b in itertools.pairwise(chunks) if a != "\n"), bool, len(found)
-    )
+    packed = [_CHUNKS[c].packed for c in chunks]
+    tokens = np.frombuffer(b"".join(packed), dtype=_U64)
+    sizes = np.fromiter(map(len, packed), np.int64, len(packed)) >> 3
+    ends_after = np.fromiter((c[-1] in _SENTENCE_ENDERS for c in chunks), bool, len(chunks))
+    ends_after[np.cumsum([len(line) for line in lines])[[bool(line) for line in lines]] - 1] = True  # line ends
     ends = np.unique(np.cumsum(sizes)[ends_after])  # word offsets where sentences end
     ends = ends[ends > 0]
     starts = np.concatenate([[0], ends[:-1]])
