@@ -84,7 +84,6 @@ _RELATED_HEADER = re.compile(
 _NUMBER = re.compile(r"\d+(?:[.,٫]\d+)*")
 # A sentence ends at a line break or after . ! ? or the Arabic question mark.
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
-_SENTENCE_ENDERS = frozenset(".!?؟")
 
 
 @dataclass(frozen=True)
@@ -198,9 +197,17 @@ def prepare(title: str, text: str, params: DedupParams = DEFAULT) -> tuple[str, 
     """
     a, b = _permutations(params.num_perm, params.seed)
     cut = _related_block_start(text)
-    search_text, shingles, signature, numbers, length = _kernels.prepare(_CHUNKS, title, text, cut, params.ngram, a, b)
-    body = text[:cut]
-    return search_text, Fingerprint(shingles, signature, numbers, length, body, _sentence_hashes(body, params))
+    if not params.sentence_keys:
+        search_text, shingles, signature, numbers, length = _kernels.prepare(
+            _CHUNKS, title, text, cut, params.ngram, a, b
+        )
+        return search_text, Fingerprint(shingles, signature, numbers, length, text[:cut], _EMPTY_KEYS)
+    search_text, shingles, signature, numbers, length, minima = _kernels.prepare_with_sentences(
+        _CHUNKS, title, text, cut, params.ngram, a, b, params.sentence_words
+    )
+    return search_text, Fingerprint(
+        shingles, signature, numbers, length, text[:cut], np.unique(np.array(minima, np.int64))
+    )
 
 
 def words(text: str) -> list[str]:
@@ -272,36 +279,13 @@ def _sentence_hashes(text: str, params: DedupParams) -> np.ndarray:
 def _sentence_minima(text: str, min_words: int, ngram: int) -> np.ndarray:
     """The distinct least word n-gram hashes of the sentences of `min_words` or more, sorted (int64).
 
-    Sentences as `sentences` cuts them, found on the chunks (a chunk ending in . ! ? or ؟, or a
-    line's last chunk, ends one) so that each chunk is looked up once: ~4x faster than
-    splitting the text into sentences first.
+    Sentences as `sentences` cuts them, in the compiled pass of `prepare` (`ingest._kernels`):
+    in numpy and Python, chunk by chunk, they cost twice the rest of `prepare` (~400 µs a
+    synthetic copy on a loaded machine), and a compiled pass of their own as much as `prepare`.
     """
-    lines = [line.split() for line in text.splitlines()]
-    chunks = [c for line in lines for c in line]
-    if not chunks:
-        return _EMPTY_KEYS
-    packed = [_CHUNKS[c].packed for c in chunks]
-    tokens = np.frombuffer(b"".join(packed), dtype=_U64)
-    sizes = np.fromiter(map(len, packed), np.int64, len(packed)) >> 3
-    ends_after = np.fromiter((c[-1] in _SENTENCE_ENDERS for c in chunks), bool, len(chunks))
-    ends_after[np.cumsum([len(line) for line in lines])[[bool(line) for line in lines]] - 1] = True  # line ends
-    ends = np.unique(np.cumsum(sizes)[ends_after])  # word offsets where sentences end
-    ends = ends[ends > 0]
-    starts = np.concatenate([[0], ends[:-1]])
-    keep = ends - starts >= max(min_words, ngram)
-    if not keep.any() or tokens.size < ngram:
-        return _EMPTY_KEYS
-    count = tokens.size - ngram + 1
-    acc = tokens[:count].copy()
-    for k in range(1, ngram):
-        acc = acc * _GOLDEN + tokens[k : k + count]  # as the kernel's shingles, before the cut to 32 bits
-    grams = _fmix64(acc) & _U64(_MASK63)
-    # An n-gram starting in the last ngram-1 words of a sentence crosses into the next: excluded.
-    for k in range(1, ngram):
-        crossing = ends - k
-        grams[crossing[(crossing >= 0) & (crossing < count)]] = _U64(_MASK63)
-    minima = np.minimum.reduceat(grams, np.minimum(starts, count - 1))
-    return np.unique(minima[keep].astype(np.int64))
+    a, b = _permutations(DEFAULT.num_perm, DEFAULT.seed)  # a signature is made too, and not used
+    minima = _kernels.prepare_with_sentences(_CHUNKS, "", text, len(text), ngram, a, b, min_words)[5]
+    return np.unique(np.array(minima, np.int64))
 
 
 def sentences(text: str) -> list[str]:
