@@ -3,6 +3,8 @@
     .venv/bin/python bench/dedup_scale.py                 # 100,000 stored copies (~3-5 minutes)
     .venv/bin/python bench/dedup_scale.py --n 1000000     # opt-in (`make bench-scale`), long
     .venv/bin/python bench/dedup_scale.py --database-url postgresql://postgres@127.0.0.1/test
+    .venv/bin/python bench/dedup_scale.py --database-url 'postgresql://postgres@127.0.0.1/test?options=-csearch_path%3Dmine'
+                                                          # in a schema of its own (dropped and created)
 
 1. Corpus: synthetic Arabic wire copy, deterministic. Each story is 5-8 paragraphs (~2-3 KB) of
    sentences that are either stock clauses of the dev set (Zipf-weighted, so a few are everywhere,
@@ -47,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy import Engine, create_engine, event, insert, make_url, select, text
 from sqlalchemy.orm import Session
 
 from ingest import devset
@@ -408,9 +410,15 @@ def reset(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
         return
-    engine = open_store(url)
+    # The schema the URL's search_path names (`?options=-csearch_path%3Dmine`), else public: a
+    # shared server's other schemas are left alone.
+    schema = "public"
+    for option in str(make_url(url).query.get("options", "")).split():
+        if option.startswith("-csearch_path="):
+            schema = option.split("=", 1)[1].split(",")[0]
+    engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
     engine.dispose()
 
 
