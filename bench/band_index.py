@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from ingest.dedup.bandindex import BandIndex
-from ingest.dedup.fingerprint import band_keys, probe_keys
+from ingest.dedup.fingerprint import DEFAULT, band_keys, probe_keys
 from ingest.store.db import open_store, write_transaction
 
 BIG_BUCKET, CURRENT_BUCKET = 2_000, 1_100
@@ -74,12 +74,12 @@ def prepare(engine: Engine, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     stored = range(1, args.stored + 1)
     spread = [BIG_BUCKET if c <= args.big else CURRENT_BUCKET - 100 + c % 100 for c in stored]
-    index_copies(engine, BandIndex(), stored, spread, PRELOAD_CHUNK)
+    index_copies(engine, BandIndex(DEFAULT.bands), stored, spread, PRELOAD_CHUNK)
     print(f"prepared {args.stored:,} indexed copies in {time.perf_counter() - started:.0f} s")
 
 
 def time_writes(engine: Engine, args: argparse.Namespace) -> None:
-    index = BandIndex()
+    index = BandIndex(DEFAULT.bands)
     timed = range(args.stored + 1, args.stored + args.timed + 1)
     whole = index_copies(engine, index, timed, [CURRENT_BUCKET] * args.timed, args.batch) / args.timed
     print(f"index writes: {index.write_seconds / args.timed * 1e6:.0f} us/copy; transactions {whole * 1e6:.0f} us/copy")
@@ -88,7 +88,7 @@ def time_writes(engine: Engine, args: argparse.Namespace) -> None:
 def time_load(engine: Engine, args: argparse.Namespace) -> None:
     loads, entries = [], 0
     for _ in range(7):
-        index = BandIndex()  # a process that holds no bucket yet
+        index = BandIndex(DEFAULT.bands)  # a process that holds no bucket yet
         with write_transaction(engine) as session:
             index.attach(session)
             started = time.perf_counter()
@@ -99,7 +99,7 @@ def time_load(engine: Engine, args: argparse.Namespace) -> None:
 
 
 def time_probe(engine: Engine) -> None:
-    index, probes = BandIndex(), []
+    index, probes = BandIndex(DEFAULT.bands), []
     with write_transaction(engine) as session:
         for s in signatures(np.random.default_rng(1), 50):
             started = time.perf_counter()

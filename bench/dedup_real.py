@@ -13,8 +13,9 @@ copies it anywhere. Prints one "skipped: <path> not found" line when it is absen
    the check half (split by a fixed seed; tune on the first half only), recall on `containment:`
    copies, and recall without the 4 `rewrite:` copies.
 3. The largest stories, and the most copies of one story from one outlet (template chains).
-4. `verify()` on the gold texts of the pairs alone (no store), and LSH candidate recall: the
-   labelled copies whose fingerprints share at least one band key (the index returns them).
+4. `verify()` on the gold texts of the pairs alone (no store), and candidate recall: the
+   labelled copies whose fingerprints share at least one band key, or one band key or two
+   sentence keys (`ingest.dedup.deduplicator.index_keys`: what the index returns).
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ import numpy as np
 from sqlalchemy import select
 
 from ingest.config import Source
-from ingest.dedup.deduplicator import Deduplicator
-from ingest.dedup.fingerprint import band_keys, fingerprint
+from ingest.dedup.bandindex import MIN_POINTS, key_points
+from ingest.dedup.deduplicator import Deduplicator, index_keys
+from ingest.dedup.fingerprint import DEFAULT, band_keys, fingerprint
 from ingest.dedup.similarity import verify
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources
@@ -179,21 +181,29 @@ def chains(placed: dict[str, int], source_of: dict[str, str]) -> None:
     print(f"largest story by outlet: {dict(Counter(source_of[a] for a in top))}\n")
 
 
-def gold_decisions(pairs: Sequence[Pair], by_id: dict[str, dict[str, Any]]) -> tuple[dict[str, bool], dict[str, bool]]:
-    """`verify()` on each pair's texts alone, and whether LSH would return it as a candidate."""
-    verified, candidate = {}, {}
+def gold_decisions(
+    pairs: Sequence[Pair], by_id: dict[str, dict[str, Any]]
+) -> tuple[dict[str, bool], dict[str, bool], dict[str, bool]]:
+    """`verify()` on each pair's texts alone, and whether the index returns it as a candidate:
+    through the LSH bands alone, and through bands or sentence keys (one band key, or two
+    sentence keys: `ingest.dedup.bandindex.MIN_POINTS`)."""
+    verified, candidate, either = {}, {}, {}
     for p in pairs:
         a, b = by_id[p.a], by_id[p.b]
         fa, fb = fingerprint(a["text"] or ""), fingerprint(b["text"] or "")
         verified[p.pair_id] = verify(fa, fb, when(a["published_at"]), when(b["published_at"])).same_story
         candidate[p.pair_id] = bool(np.intersect1d(band_keys(fa.signature), band_keys(fb.signature)).size)
-    return verified, candidate
+        ka, kb = index_keys(fa), index_keys(fb)
+        shared = np.flatnonzero(np.isin(ka, kb))  # positions among a's keys: band keys first
+        either[p.pair_id] = int(key_points(shared, DEFAULT.bands).sum()) >= MIN_POINTS
+    return verified, candidate, either
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--limit", type=int, default=0, help="only the first N articles (plus the labelled ones)")
+    parser.add_argument("--errors", action="store_true", help="list the tuning half's false merges and misses")
     args = parser.parse_args()
     if not (args.data / "articles.jsonl.gz").exists():
         print(f"skipped: {args.data} not found")
@@ -217,12 +227,20 @@ def main() -> int:
     )
     print(f"pairs needing the texts (alignment, names): {getattr(c, 'aligned', 0):,} of {c.verified:,} verified\n")
     in_store = {p.pair_id: placed.get(p.a) is not None and placed.get(p.a) == placed.get(p.b) for p in pairs}
-    verified, candidate = gold_decisions(pairs, by_id)
+    verified, candidate, either = gold_decisions(pairs, by_id)
     print_scores([("store (whole corpus)", in_store), ("verify() on gold texts", verified)], pairs)
+    if args.errors:  # the tuning half only: the check half is read once, for its figures
+        for p in tuning:
+            if p.copy != in_store[p.pair_id]:
+                print(f"tuning half {'missed' if p.copy else 'false merge'}: {p.pair_id} {p.label}: {p.note}")
+        print()
     for part, chosen in (("all", pairs), ("tuning half", tuning), ("check half", check)):
         copies = [p for p in chosen if p.copy]
-        found = sum(candidate[p.pair_id] for p in copies)
-        print(f"LSH candidate recall ({part}): {found}/{len(copies)} = {found / len(copies):.3f}")
+        found, found_either = sum(candidate[p.pair_id] for p in copies), sum(either[p.pair_id] for p in copies)
+        print(
+            f"candidate recall ({part}): LSH bands {found}/{len(copies)} = {found / len(copies):.3f}, "
+            f"bands or sentence keys {found_either}/{len(copies)} = {found_either / len(copies):.3f}"
+        )
     print()
     chains(placed, {r["id"]: r["source"] for r in rows})
     return 0

@@ -3,6 +3,8 @@
     .venv/bin/python bench/dedup_scale.py                 # 100,000 stored copies (~3-5 minutes)
     .venv/bin/python bench/dedup_scale.py --n 1000000     # opt-in (`make bench-scale`), long
     .venv/bin/python bench/dedup_scale.py --database-url postgresql://postgres@127.0.0.1/test
+    .venv/bin/python bench/dedup_scale.py --database-url 'postgresql://postgres@127.0.0.1/test?options=-csearch_path%3Dmine'
+                                                          # in a schema of its own (dropped and created)
 
 1. Corpus: synthetic Arabic wire copy, deterministic. Each story is 5-8 paragraphs (~2-3 KB) of
    sentences that are either stock clauses of the dev set (Zipf-weighted, so a few are everywhere,
@@ -47,13 +49,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy import Engine, create_engine, event, insert, make_url, select, text
 from sqlalchemy.orm import Session
 
 from ingest.config import Source
 from ingest.dedup.bandindex import BandIndex
-from ingest.dedup.deduplicator import Deduplicator, numbers_text, shingle_bytes, signature_bytes, time_bucket
-from ingest.dedup.fingerprint import band_keys, fingerprint, probe_keys
+from ingest.dedup.deduplicator import (
+    Deduplicator,
+    index_keys,
+    numbers_text,
+    shingle_bytes,
+    signature_bytes,
+    time_bucket,
+)
+from ingest.dedup.fingerprint import fingerprint, probe_keys
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
 from ingest.store.db import open_store, write_transaction
@@ -242,7 +251,7 @@ def fingerprint_rows(chunk: Sequence[Doc]) -> tuple[Sequence[Doc], list[dict[str
                 "shingles": shingle_bytes(fp),
                 "numbers": numbers_text(fp),
                 "token_count": fp.length,
-                "keys": band_keys(fp.signature).tolist(),
+                "keys": index_keys(fp).tolist(),
                 "probe": probe_keys(fp.signature).tolist(),
             }
         )
@@ -408,9 +417,15 @@ def reset(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
         return
-    engine = open_store(url)
+    # The schema the URL's search_path names (`?options=-csearch_path%3Dmine`), else public: a
+    # shared server's other schemas are left alone.
+    schema = "public"
+    for option in str(make_url(url).query.get("options", "")).split():
+        if option.startswith("-csearch_path="):
+            schema = option.split("=", 1)[1].split(",")[0]
+    engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
     engine.dispose()
 
 

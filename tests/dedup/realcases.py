@@ -103,3 +103,19 @@ DETAILS = (
 def follow_up(i: int) -> str:
     """The outlet's i-th follow-up: a new lead of two sentences, then the same background."""
     return f"{LEADS[i]}\n{DETAILS[i]}\n{BACKGROUND}"
+
+
+# A sports item and a copy that adds a paragraph of its own before the original's last one: the
+# added paragraph writes another date next to the same month ("14 يونيو" before "16 يونيو"), so
+# the first number after that word differs, and no other figure is written next to a common word.
+MATCH = """أعلن الناخب الوطني أن المنتخب ألغى آخر مباراة ودية كانت مقررة نهاية الأسبوع الجاري في العاصمة.
+وأوضح المدرب في ندوة صحفية أن القرار اتخذ بعد مشاورات طويلة مع الجامعة والطاقم الطبي للفريق.
+وأضاف أن اللاعبين في حاجة إلى الراحة بعد موسم طويل وشاق عرف إصابات كثيرة في صفوف المجموعة.
+ويستهل المنتخب مشواره في البطولة بمواجهة منتخب الدنمارك في 16 يونيو بالملعب الكبير للمدينة."""
+
+MATCH_COPY = """الرباط - متابعة
+أعلن الناخب الوطني أن المنتخب ألغى آخر مباراة ودية كانت مقررة نهاية الأسبوع الجاري في العاصمة.
+وأوضح المدرب في ندوة صحفية أن القرار اتخذ بعد مشاورات طويلة مع الجامعة والطاقم الطبي.
+وأضاف أن اللاعبين في حاجة إلى الراحة بعد موسم طويل وشاق عرف إصابات كثيرة في صفوف المجموعة.
+وتنطلق البطولة رسميا في 14 يونيو بمباراة الافتتاح بين البلد المنظم وضيفه.
+ويستهل المنتخب مشواره في البطولة بمواجهة منتخب الدنمارك في 16 يونيو بالملعب الكبير للمدينة."""

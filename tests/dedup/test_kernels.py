@@ -30,6 +30,7 @@ from ingest.dedup.fingerprint import (
     _related_block_start,
     fingerprint,
     prepare,
+    sentences,
 )
 from ingest.dedup.similarity import compare
 from ingest.text import normalize
@@ -121,6 +122,32 @@ def test_prepare_equals_the_oracle(title: str, text: str) -> None:
     assert search_text == normalize(f"{title}\n{text}")
     _assert_same(fp, _oracle(text))
     _assert_same(fingerprint(text), _oracle(text))
+
+
+def _oracle_sentences(text: str, params: DedupParams = DEFAULT) -> list[int]:
+    """The least 63-bit word 3-gram hash of each sentence of `sentence_words` words or more, sorted, unique."""
+    minima = set()
+    for sentence in sentences(text[: _related_block_start(text)]):
+        tokens = [xxhash.xxh3_64_intdigest(w.encode()) for w in normalize(sentence).split()]
+        if len(tokens) < max(params.sentence_words, params.ngram):
+            continue
+        grams = []
+        for i in range(len(tokens) - params.ngram + 1):
+            acc = tokens[i]
+            for token in tokens[i + 1 : i + params.ngram]:
+                acc = (acc * _GOLDEN + token) & _M64
+            grams.append(_fmix64(acc) & ((1 << 63) - 1))
+        minima.add(min(grams))
+    return sorted(minima)
+
+
+@given(_ANY, _ANY)
+@settings(max_examples=300, deadline=None)
+def test_sentence_hashes_of_prepare_equal_the_oracle(title: str, text: str) -> None:
+    # Sentences end after . ! ? or ؟ and at line breaks, whatever whitespace separates the chunks.
+    _, fp = prepare(title, text.replace("|", "؟\n").replace(":", "! "))
+    assert fp.sentences is not None and fp.sentences.dtype == np.int64
+    assert fp.sentences.tolist() == _oracle_sentences(fp.text)
 
 
 @given(st.lists(st.sampled_from(["في", "من", "٢٠٢٥", "الرباط،", "7", "و", "ـ"]), max_size=700).map(" ".join))

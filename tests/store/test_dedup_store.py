@@ -352,6 +352,23 @@ def test_a_reworded_copy_joins_its_stored_original_whose_text_is_read_back(engin
     assert reason is not None and "of the shorter text align" in reason
 
 
+@pytest.mark.parametrize("sentence_keys", [16, 0])
+def test_a_reworded_copy_sharing_no_band_is_found_through_its_sentence_keys(engine: Engine, sentence_keys: int) -> None:
+    # One band instead of 64: the pair shares none (its 3-gram Jaccard is 0.30), as real
+    # rewritten copies at Jaccard 0.06-0.2 share none of the 64 (12 of the ANT corpus's 151).
+    from tests.dedup.realcases import REWORDED, WIRE
+
+    params = replace(Deduplicator().params, bands=1, sentence_keys=sentence_keys)
+    ids = ensure_sources(engine, [Source(name=o, homepage=f"https://{o}.example.ma/") for o in OUTLETS])
+    writer = ArticleWriter(ids, Deduplicator(params), RunStats())
+    original, rewritten = _outlet_article("outlet3", "wire", WIRE, 0), _outlet_article("outlet4", "copy", REWORDED, 3)
+    for a in (original, rewritten):
+        with write_transaction(engine) as session:
+            writer.write(session, Extracted(a, 200, a.fetched_at))
+    groups = grouping(engine)
+    assert (groups[original.url] == groups[rewritten.url]) is bool(sentence_keys)
+
+
 def test_re_placement_applies_new_parameters_to_a_filled_store(engine: Engine) -> None:
     from ingest.dedup.deduplicator import replace_stories
     from ingest.dedup.fingerprint import DEFAULT

@@ -12,8 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, insert, inspect, text
 
 from ingest.config import Source
-from ingest.dedup.deduplicator import Deduplicator, signature_bytes, time_bucket
-from ingest.dedup.fingerprint import Fingerprint, band_keys, fingerprint, probe_keys
+from ingest.dedup.deduplicator import Deduplicator, rebuild_index, signature_bytes, time_bucket
+from ingest.dedup.fingerprint import DEFAULT, Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.store.db import allocate_ids, make_engine, upgrade, write_transaction
@@ -93,6 +93,12 @@ def test_downgrade_to_0002_refills_the_band_index_from_the_stored_keys(engine: E
         rows = set(conn.execute(text("SELECT bucket, key, copy_id FROM lsh_index")))
     assert rows == {(time_bucket(PUBLISHED), int(k), 1) for k in band_keys(fingerprint(ORIGINAL.text).signature)}
     upgrade(engine)
+    # The migrations index a copy under its stored signature's band keys; its sentence keys come
+    # from its text, with `ingest db reindex`.
+    keys, probes = stored_index(engine)
+    assert keys == {(c, b, k[: 8 * DEFAULT.bands]) for c, b, k in before[0]} and probes == before[1]
+    with write_transaction(engine) as session:
+        rebuild_index(session)
     assert stored_index(engine) == before
 
 

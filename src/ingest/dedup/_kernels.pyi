@@ -29,6 +29,16 @@ def prepare(
     a: ArrayLike,
     b: ArrayLike,
 ) -> tuple[str, np.ndarray, np.ndarray, frozenset[str], int]: ...
+def prepare_with_sentences(
+    cache: Mapping[str, Chunk],
+    title: str,
+    text: str,
+    cut: int,
+    ngram: int,
+    a: ArrayLike,
+    b: ArrayLike,
+    min_words: int,
+) -> tuple[str, np.ndarray, np.ndarray, frozenset[str], int, list[int]]: ...
 def fingerprint(
     cache: Mapping[str, Chunk],
     text: str,

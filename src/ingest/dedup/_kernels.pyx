@@ -16,6 +16,7 @@ from cpython.unicode cimport (
     PyUnicode_DATA,
     PyUnicode_GET_LENGTH,
     PyUnicode_KIND,
+    PyUnicode_READ,
     PyUnicode_Substring,
 )
 from libc.stdint cimport uint32_t, uint64_t
@@ -37,6 +38,8 @@ cdef extern from "_kernels.h":
     void ing_minhash(const uint32_t* shingle, size_t n, const uint32_t* a, const uint32_t* b, size_t num_perm,
                      uint32_t* hv, uint32_t* sig)
     size_t ing_shared_count(const uint32_t* a, size_t na, const uint32_t* b, size_t nb)
+    uint64_t ing_fmix64(uint64_t h)
+    uint64_t ING_GOLDEN
     ctypedef struct ing_joiner:
         char* data
     int ing_joiner_init(ing_joiner* j) except -1
@@ -152,9 +155,12 @@ cdef class _Tokens:
         return 0
 
 
-cdef frozenset _scan(object cache, str title, str text, Py_ssize_t cut, _Tokens tokens, ing_joiner* search):
+cdef frozenset _scan(object cache, str title, str text, Py_ssize_t cut, _Tokens tokens, ing_joiner* search, list ends):
     """One pass over the chunks: token hashes into `tokens`, folded words into `search` (unless
-    NULL), and the numbers in context, returned."""
+    NULL), the token offsets where sentences end into `ends` (unless None: after a chunk ending
+    in . ! ? or ؟, and at a line break), and the numbers in context, returned."""
+    cdef Py_ssize_t previous = -1, i
+    cdef Py_UCS4 last
     cdef Py_ssize_t pos = 0, start = 0
     cdef Py_ssize_t n
     cdef int kind
@@ -192,10 +198,20 @@ cdef frozenset _scan(object cache, str title, str text, Py_ssize_t cut, _Tokens 
             if PyUnicode_GET_LENGTH(word):
                 ing_joiner_add(search, word)
             continue
+        if ends is not None and previous >= 0:
+            for i in range(previous, start):
+                if PyUnicode_READ(kind, <void*>data, i) == 10:  # a line break between the chunks
+                    ends.append(tokens.size)
+                    break
         chunk = _lookup(cache, PyUnicode_Substring(text, start, pos))
         if search is not NULL and PyUnicode_GET_LENGTH(chunk.folded):
             ing_joiner_add(search, chunk.folded)
         tokens.append_le64(chunk.packed)
+        if ends is not None:
+            last = PyUnicode_READ(kind, <void*>data, pos - 1)
+            if last == 46 or last == 33 or last == 63 or last == 0x061F:  # . ! ? ؟
+                ends.append(tokens.size)
+            previous = pos
         # Numbers in context: the first number written after each word ("word|number|") and the
         # first before each word ("|number|word"), chunk by chunk in text order.
         if number is not None:
@@ -217,8 +233,11 @@ cdef frozenset _scan(object cache, str title, str text, Py_ssize_t cut, _Tokens 
     return frozenset([*(after_word or {}).values(), *(before_word or {}).values()])
 
 
-cdef tuple _run(object cache, str title, str text, Py_ssize_t cut, Py_ssize_t ngram, object a, object b):
-    """(search text or None, shingles, signature, numbers, length); see `prepare`."""
+cdef tuple _run(
+    object cache, str title, str text, Py_ssize_t cut, Py_ssize_t ngram, object a, object b, Py_ssize_t min_words
+):
+    """(search text or None, shingles, signature, numbers, length, sentence minima or None); see
+    `prepare` and `prepare_with_sentences` (min_words > 0)."""
     if not PyDict_Check(cache):
         raise TypeError(f"the chunk cache must be a dict (subclass), not {type(cache).__name__}")
     if ngram < 1:
@@ -231,13 +250,14 @@ cdef tuple _run(object cache, str title, str text, Py_ssize_t cut, Py_ssize_t ng
     cdef _Tokens tokens = _Tokens()
     cdef ing_joiner joiner
     cdef frozenset numbers
+    cdef list ends = [] if min_words > 0 else None
     search = None
     if title is None:
-        numbers = _scan(cache, title, text, cut, tokens, NULL)
+        numbers = _scan(cache, title, text, cut, tokens, NULL, ends)
     else:
         ing_joiner_init(&joiner)
         try:
-            numbers = _scan(cache, title, text, cut, tokens, &joiner)
+            numbers = _scan(cache, title, text, cut, tokens, &joiner, ends)
             search = ing_joiner_finish(&joiner)
         finally:
             free(joiner.data)
@@ -266,7 +286,15 @@ cdef tuple _run(object cache, str title, str text, Py_ssize_t cut, Py_ssize_t ng
         )
     finally:
         free(scratch)
-    return search, shingles, signature, numbers, <Py_ssize_t>tokens.size
+    cdef list minima = None
+    cdef size_t opened = 0, shortest = <size_t>(min_words if min_words > ngram else ngram)
+    if ends is not None:
+        minima = []
+        ends.append(tokens.size)
+        for end in ends:
+            _close_sentence(tokens, opened, <size_t>end, <size_t>ngram, shortest, minima)
+            opened = <size_t>end
+    return search, shingles, signature, numbers, <Py_ssize_t>tokens.size, minima
 
 
 def prepare(cache, str title not None, str text not None, Py_ssize_t cut, Py_ssize_t ngram, a, b):
@@ -276,12 +304,40 @@ def prepare(cache, str title not None, str text not None, Py_ssize_t cut, Py_ssi
     folded chunks of title and text joined by single spaces; the fingerprint fields are those of
     the text's chunks that start before `cut`; `a`, `b` are the MinHash permutations.
     """
-    return _run(cache, title, text, cut, ngram, a, b)
+    return _run(cache, title, text, cut, ngram, a, b, 0)[:5]
+
+
+def prepare_with_sentences(
+    cache, str title not None, str text not None, Py_ssize_t cut, Py_ssize_t ngram, a, b, Py_ssize_t min_words
+):
+    """`prepare`'s five fields, then the least word n-gram hash (63 bits) of each sentence of the
+    text of `min_words` words or more, in the same pass over the chunks (`ingest.fingerprint.sentence_keys`)."""
+    return _run(cache, title, text, cut, ngram, a, b, min_words)
 
 
 def fingerprint(cache, str text not None, Py_ssize_t cut, Py_ssize_t ngram, a, b):
     """(shingles, signature, numbers, length) of the text's chunks that start before `cut`."""
-    return _run(cache, None, text, cut, ngram, a, b)[1:]
+    return _run(cache, None, text, cut, ngram, a, b, 0)[1:5]
+
+
+cdef uint64_t _MASK63 = (<uint64_t>1 << 63) - 1
+
+
+cdef int _close_sentence(_Tokens tokens, size_t start, size_t end, size_t ngram, size_t shortest, list out) except -1:
+    """Append the least 63-bit word n-gram hash of tokens[start:end] to `out` if it has `shortest` words."""
+    if end < start + shortest:
+        return 0
+    cdef uint64_t acc, h, best = _MASK63
+    cdef size_t i, k
+    for i in range(start, end - ngram + 1):
+        acc = tokens.data[i]
+        for k in range(1, ngram):
+            acc = acc * ING_GOLDEN + tokens.data[i + k]
+        h = ing_fmix64(acc) & _MASK63
+        if h < best:
+            best = h
+    out.append(best)
+    return 0
 
 
 def minhash(shingles, a, b):

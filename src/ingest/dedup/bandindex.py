@@ -41,7 +41,7 @@ from ingest.dedup.fingerprint import DEFAULT
 from ingest.store.db import in_chunks
 from ingest.store.models import IndexKeysRow, IndexLogRow, ProbeRow
 
-__all__ = ["BandIndex", "Hits"]
+__all__ = ["BAND_POINTS", "MIN_POINTS", "SENTENCE_POINTS", "BandIndex", "Hits", "key_points"]
 
 # A process that finds more than this many copies indexed by others since its last transaction
 # drops its cache and reloads the buckets it needs, instead of patching them copy by copy.
@@ -57,18 +57,31 @@ _INSERT_PROBE = "INSERT INTO lsh_probe (copy_id, keys) VALUES (?, ?)"
 _INSERT_LOG = "INSERT INTO lsh_log (copy_id, bucket) VALUES (?, ?)"
 
 
+# What a shared key counts towards a candidate's rank: a band key (or a probe key) two points, a
+# sentence key one. A candidate needs `MIN_POINTS`: one band key, or two sentence keys. On the ANT
+# corpus a copy shares one sentence key with ~7 unrelated copies of its weeks (a stock sentence:
+# "the ministry said in a statement that ...") and two with ~0.16; its labelled copies found by
+# sentence keys alone share 2-4 (one shares a single key).
+BAND_POINTS = 2
+SENTENCE_POINTS = 1
+MIN_POINTS = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Hits:
-    """Copies sharing keys with a query: ids and the number of keys each shares."""
+    """Copies sharing keys with a query: ids and the points of the keys each shares (`BAND_POINTS`)."""
 
     ids: np.ndarray
     counts: np.ndarray
 
     @staticmethod
-    def per_query(n: int, queries: np.ndarray, ids: np.ndarray) -> list[Hits]:
-        """The Hits of each of `n` queries, from (query number, id of a copy holding one of its keys) pairs."""
+    def per_query(n: int, queries: np.ndarray, ids: np.ndarray, points: np.ndarray | None = None) -> list[Hits]:
+        """The Hits of each of `n` queries, from (query number, id of a copy holding one of its keys) pairs
+        and the points of each pair's key (`BAND_POINTS` each if not given)."""
         # One sort groups the pairs by query, then by copy: (query << 32 | copy id) is unique per pair.
-        codes, counts = np.unique((queries.astype(np.int64) << 32) | ids, return_counts=True)
+        codes, where = np.unique((queries.astype(np.int64) << 32) | ids, return_inverse=True)
+        weights = np.full(where.size, BAND_POINTS, np.int64) if points is None else points
+        counts = np.bincount(where.ravel(), weights, minlength=codes.size).astype(np.int64)
         edges = np.searchsorted(codes >> 32, np.arange(n + 1)).tolist()
         copies = codes & 0xFFFFFFFF
         return [Hits(copies[lo:hi], counts[lo:hi]) for lo, hi in itertools.pairwise(edges)]
@@ -157,12 +170,19 @@ def _pairs(sorted_keys: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> tuple[
 class BandIndex:
     """The index as one process sees it. Use it only inside write transactions of the store.
 
-    `bands` is the number of band keys each copy is indexed under (`DedupParams.bands`): the
-    rest of its stored keys are probe keys.
+    `bands` is the number of keys each copy is indexed under (`DedupParams.bands` band keys,
+    then `DedupParams.sentence_keys` sentence keys, `ingest.dedup.index_keys`); probe keys are
+    kept apart.
     """
 
-    def __init__(self, bands: int = DEFAULT.bands, max_entries: int = 40_000_000) -> None:
-        self.bands = bands  # band keys per copy (checked on `add`)
+    def __init__(
+        self,
+        bands: int = DEFAULT.bands + DEFAULT.sentence_keys,
+        max_entries: int = 40_000_000,
+        banded: int | None = None,
+    ) -> None:
+        self.bands = bands  # keys per copy (checked on `add`)
+        self.banded = bands if banded is None else banded  # of those, the band keys (the rest: sentence keys)
         self.max_entries = max_entries
         self.loaded_entries = 0
         self.write_seconds = 0.0  # spent writing index rows (benchmarks)
@@ -244,14 +264,15 @@ class BandIndex:
         for q, (buckets, _keys) in enumerate(queries):
             for b in buckets:
                 asking.setdefault(b, []).append(q)
-        owners, ids = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        owners, ids, points = [_EMPTY], [_EMPTY], [_EMPTY]
         for b, qs in asking.items():
             keys = [queries[q][1] for q in qs]
             owner = np.repeat(np.array(qs, dtype=np.int64), [k.size for k in keys])
             at, found = self._bucket(conn, b).pairs(np.concatenate(keys))
             owners.append(owner[at])
             ids.append(found)
-        return Hits.per_query(len(queries), np.concatenate(owners), np.concatenate(ids))
+            points.append(key_points(np.concatenate([np.arange(k.size) for k in keys])[at], self.banded))
+        return Hits.per_query(len(queries), np.concatenate(owners), np.concatenate(ids), np.concatenate(points))
 
     def probe(self, session: Session, keys: np.ndarray) -> Hits:
         """Copies sharing any of the probe `keys`, in any bucket (the count is of keys shared)."""
@@ -260,7 +281,7 @@ class BandIndex:
             self._probes = self._loaded(session.connection(), _LOAD_PROBES)
         _, ids = self._probes.pairs(keys)
         found, counts = np.unique(ids, return_counts=True)
-        return Hits(found, counts.astype(np.int64))
+        return Hits(found, BAND_POINTS * counts.astype(np.int64))
 
     def _bucket(self, conn: Connection, b: int) -> _Bucket:
         bucket = self._buckets.get(b)
@@ -277,8 +298,9 @@ class BandIndex:
     def _loaded(self, conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> _Bucket:
         """The keys of the (copy id, keys blob) rows `sql` selects, pending writes included, as one sorted run.
 
-        Every blob has the same length. Rows are turned into arrays `_FETCH` at a time: a
-        million rows as Python tuples would take ~150 MB more than their keys.
+        Rows are turned into arrays `_FETCH` at a time: a million rows as Python tuples would
+        take ~150 MB more than their keys. Blobs may differ in length: copies indexed before
+        sentence keys existed hold band keys only until `ingest db reindex`.
         """
         self._write_pending(conn)
         keys, ids = [_EMPTY], [_EMPTY]
@@ -287,9 +309,9 @@ class BandIndex:
             cursor.execute(_driver_sql(conn, sql), params)
             while rows := cursor.fetchmany(_FETCH):  # plain tuples: ~3x faster than result rows
                 copies, blobs = zip(*rows, strict=True)
-                table = np.frombuffer(b"".join(blobs), "<i8").reshape(len(rows), -1)
-                keys.append(table.astype(np.int64).ravel())
-                ids.append(np.repeat(np.array(copies, np.int64), table.shape[1]))
+                widths = np.array([len(b) >> 3 for b in blobs], np.int64)
+                keys.append(np.frombuffer(b"".join(blobs), "<i8").astype(np.int64))
+                ids.append(np.repeat(np.array(copies, np.int64), widths))
         finally:
             cursor.close()
         all_keys = np.concatenate(keys)
@@ -345,6 +367,11 @@ class BandIndex:
         conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _, _ in self._pending])
         self._pending.clear()
         self.write_seconds += time.perf_counter() - started
+
+
+def key_points(positions: np.ndarray, banded: int) -> np.ndarray:
+    """The points of shared keys by their position among a copy's keys (band keys first, `banded` of them)."""
+    return np.where(positions < banded, BAND_POINTS, SENTENCE_POINTS).astype(np.int64)
 
 
 def _keys(blob: bytes) -> np.ndarray:

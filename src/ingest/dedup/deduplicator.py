@@ -43,8 +43,17 @@ import numpy as np
 from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from ingest.dedup.bandindex import BandIndex, Hits
-from ingest.dedup.fingerprint import DEFAULT, DedupParams, Fingerprint, band_keys, fingerprint, probe_keys
+from ingest.dedup.bandindex import MIN_POINTS, BandIndex, Hits, key_points
+from ingest.dedup.fingerprint import (
+    DEFAULT,
+    DedupParams,
+    Fingerprint,
+    band_keys,
+    body_text,
+    fingerprint,
+    probe_keys,
+    sentence_keys,
+)
 from ingest.dedup.similarity import Verdict, verify
 from ingest.dedup.storybook import Member, StoredCopy, Story, StoryBook
 from ingest.store.db import in_chunks
@@ -58,6 +67,7 @@ __all__ = [
     "Placement",
     "StoryVerdict",
     "explain",
+    "index_keys",
     "numbers_text",
     "rebuild_index",
     "replace_stories",
@@ -136,6 +146,16 @@ def time_bucket(published_at: datetime | None, params: DedupParams = DEFAULT) ->
     return 1 + max(0, int((when - _EPOCH).total_seconds() // (3600 * params.window_hours)))
 
 
+def index_keys(fp: Fingerprint, params: DedupParams = DEFAULT) -> np.ndarray:
+    """The keys a copy is indexed and searched under: its band keys, then its sentence keys (int64).
+
+    The sentence keys come from `fp.sentences` (`prepare` made them) or else `fp.text`, which
+    must then be the copy's body text (a fingerprint read back from the store has none: see
+    `rebuild_index`); with neither they are padding.
+    """
+    return np.concatenate([band_keys(fp.signature, params), sentence_keys(fp, params)])
+
+
 def signature_bytes(fp: Fingerprint) -> bytes:
     """The signature as stored in `article_copies.signature` (little-endian uint32)."""
     return np.ascontiguousarray(fp.signature, dtype="<u4").tobytes()
@@ -167,7 +187,7 @@ class Deduplicator:
     def __init__(self, params: DedupParams = DEFAULT, cache_size: int = 50_000) -> None:
         self.params = params
         self.counters = Counters()
-        self.index = BandIndex(params.bands)
+        self.index = BandIndex(params.bands + params.sentence_keys, banded=params.bands)
         self._cache: OrderedDict[tuple[int, str], Fingerprint] = OrderedDict()
         self._cache_size = cache_size
         # The texts of the copies placed last (the canonical copies new copies are checked against):
@@ -195,7 +215,7 @@ class Deduplicator:
         started = time.perf_counter()
         conn = session.connection()
         signatures = np.stack([fp.signature for _, fp in batch])
-        keys, probes = list(band_keys(signatures, self.params)), list(probe_keys(signatures, self.params))
+        keys, probes = [index_keys(fp, self.params) for _, fp in batch], list(probe_keys(signatures, self.params))
         stored_hits = self._hits(session, [copy for copy, _ in batch], keys, probes)
         book = StoryBook(conn, lambda row: self._fingerprint_of(conn, row))
         # Read every stored candidate, its story and the story's canonical copy in a few queries.
@@ -211,6 +231,7 @@ class Deduplicator:
             ),
             keys,
             probes,
+            self.params.bands,
         )
         chosen = []
         for (copy, fp), copy_keys, probe, bucket, hits, here in zip(
@@ -297,8 +318,11 @@ class Deduplicator:
         ]
 
     def _best(self, hits: Hits, own_id: int, limit: int = MAX_VERIFIED, count: bool = False) -> list[int]:
-        """The `limit` copies sharing the most keys (ties: the older copy), the copy itself left out."""
-        others = hits.ids != own_id
+        """The `limit` copies sharing the most keys (ties: the older copy), the copy itself left out.
+
+        Only copies with `MIN_POINTS` count: one band or probe key, or two sentence keys.
+        """
+        others = (hits.ids != own_id) & (hits.counts >= MIN_POINTS)
         ids, shared = hits.ids[others], hits.counts[others]
         if count:
             self.counters.candidates += int(ids.size)
@@ -330,7 +354,7 @@ class Deduplicator:
 
     def _remember(self, copy_id: int, content_hash: str, fp: Fingerprint) -> None:
         # The text apart, in a smaller cache: the pairs that need it read it from the store.
-        self._cache[(copy_id, content_hash)] = replace(fp, text="") if fp.text else fp
+        self._cache[(copy_id, content_hash)] = replace(fp, text="", sentences=None) if fp.text else fp
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         if fp.text:
@@ -419,61 +443,72 @@ class _BatchCopies:
     undated: np.ndarray
 
 
-def _earlier_in_batch(batch: _BatchCopies, keys: Sequence[np.ndarray], probes: Sequence[np.ndarray]) -> list[Hits]:
+def _earlier_in_batch(
+    batch: _BatchCopies, keys: Sequence[np.ndarray], probes: Sequence[np.ndarray], banded: int
+) -> list[Hits]:
     """For each copy of a batch, the earlier copies of the batch it would find in the index.
 
     The index was searched before the batch was placed, so it missed these. As in the index, a
-    copy finds those sharing band keys inside its window, and an undated copy also those sharing
-    probe keys anywhere. One sort of the batch's keys finds the keys held by several copies;
-    every pair of their holders is one shared key.
+    copy finds those sharing band or sentence keys inside its window (the first `banded` of its
+    keys are band keys), and an undated copy also those sharing probe keys anywhere. One sort of
+    the batch's keys finds the keys held by several copies; every pair of their holders is one
+    shared key.
     """
-    earlier, later = _holder_pairs(keys)
+    earlier, later, position = _holder_pairs(keys)
     held = batch.buckets[earlier]
     inside = (held == UNDATED) | (np.abs(held - batch.centres[later]) <= 1)
-    probe_earlier, probe_later = _holder_pairs(probes)
+    probe_earlier, probe_later, _ = _holder_pairs(probes)
     wide = batch.undated[probe_later]
+    points = key_points(np.concatenate([position[inside], np.zeros(int(wide.sum()), np.int64)]), banded)
     return Hits.per_query(
         len(keys),
         np.concatenate([later[inside], probe_later[wide]]),
         batch.ids[np.concatenate([earlier[inside], probe_earlier[wide]])],
+        points,
     )
 
 
-def _holder_pairs(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(earlier, later) batch positions of the copies holding a common key, once per key held."""
+def _holder_pairs(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(earlier, later) batch positions of the copies holding a common key, once per key held,
+    and the key's position among the earlier copy's keys."""
     flat = np.concatenate(keys)
     owner = np.repeat(np.arange(len(keys)), [k.size for k in keys])
+    place = np.concatenate([np.arange(k.size) for k in keys])
     order = np.argsort(flat, kind="stable")  # stable: a key's holders stay in batch order
-    flat, owner = flat[order], owner[order]
+    flat, owner, place = flat[order], owner[order], place[order]
     starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
     lengths = np.diff(np.append(starts, flat.size))
-    earlier, later = [_EMPTY], [_EMPTY]
+    earlier, later, position = [_EMPTY], [_EMPTY], [_EMPTY]
     for length in np.unique(lengths[lengths > 1]).tolist():  # runs of one length at a time
         first, second = np.triu_indices(length, 1)
         at = starts[lengths == length][:, None]
         earlier.append(owner[at + first].ravel())
         later.append(owner[at + second].ravel())
-    return np.concatenate(earlier), np.concatenate(later)
+        position.append(place[at + first].ravel())
+    return np.concatenate(earlier), np.concatenate(later), np.concatenate(position)
 
 
 _EMPTY = np.empty(0, np.int64)
+_NO_SHINGLES = np.empty(0, np.uint32)
 
 
 def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 5_000) -> int:
     """Recompute every index row from the stored signatures and dates; returns copies indexed.
 
-    `ingest db reindex`: the keys depend on `params` (bands, rows, time window), so a change of
-    them needs this. No text is re-read: the stored signature is all the keys need.
+    `ingest db reindex`: the keys depend on `params` (bands, rows, time window, sentence keys),
+    so a change of them needs this. The band and probe keys come from the stored signature, the
+    sentence keys from the stored text.
     """
-    index = BandIndex(params.bands)
+    index = BandIndex(params.bands + params.sentence_keys, banded=params.bands)
     conn = session.connection()
     index.clear(session)  # the new log rows tell other processes to reload
     done, last = 0, 0
-    cols = (CopyRow.id, CopyRow.signature, CopyRow.published_at)
+    cols = (CopyRow.id, CopyRow.signature, CopyRow.published_at, CopyRow.text)
     while rows := conn.execute(select(*cols).where(CopyRow.id > last).order_by(CopyRow.id).limit(batch)).all():
         for r in rows:
             signature = np.frombuffer(r.signature, dtype="<u4")
-            keys, probe = band_keys(signature, params), probe_keys(signature, params)
+            fp = Fingerprint(shingles=_NO_SHINGLES, signature=signature, text=body_text(r.text or ""))
+            keys, probe = index_keys(fp, params), probe_keys(signature, params)
             index.add(session, r.id, time_bucket(r.published_at, params), keys, probe)
         index.flush(session)
         done, last = done + len(rows), rows[-1].id
@@ -563,7 +598,7 @@ def explain(session: Session, url: str, params: DedupParams = DEFAULT) -> Explan
     against = None
     if canonical_id is not None and canonical_id != copy.id:
         against = _story_verdicts(session, dedup, copy, fp, [canonical_id])[0]
-    keys, probe = band_keys(fp.signature, params), probe_keys(fp.signature, params)
+    keys, probe = index_keys(fp, params), probe_keys(fp.signature, params)
     ids = [c for c in dedup.candidates(session, copy, keys, probe, limit=10 * MAX_VERIFIED) if c != canonical_id]
     best: dict[int, StoryVerdict] = {}
     for sv in _story_verdicts(session, dedup, copy, fp, ids):

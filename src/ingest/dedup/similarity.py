@@ -17,7 +17,6 @@ shorter text matched sentence by sentence with light edits, at least two sentenc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,13 +25,11 @@ from functools import lru_cache
 from itertools import pairwise
 
 from ingest.dedup._kernels import shared_count
-from ingest.dedup.fingerprint import DEFAULT, DedupParams, Fingerprint, words
+from ingest.dedup.fingerprint import DEFAULT, DedupParams, Fingerprint, sentences, words
 from ingest.text import normalize
 
 __all__ = ["Alignment", "Similarity", "Verdict", "align", "compare", "substitution", "verify"]
 
-# A sentence ends at a line break or after . ! ? or the Arabic question mark.
-_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
 # Shorter fragments (datelines, bylines, "related" lines) are not sentences a copy is judged on.
 _MIN_SENTENCE_WORDS = 4
 
@@ -211,7 +208,7 @@ def _best_share(grams: frozenset[tuple[str, str]], windows: list[frozenset[tuple
 def _sentences(text: str) -> tuple[tuple[frozenset[tuple[str, str]], int], ...]:
     """(word bigrams, word count) of each sentence of 4 or more words."""
     found = []
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in sentences(text):
         folded = words(sentence)
         if len(folded) >= _MIN_SENTENCE_WORDS:
             found.append((frozenset(pairwise(folded)), len(folded)))
