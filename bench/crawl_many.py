@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -57,7 +57,7 @@ LISTING_PAGE = 20
 @cache
 def vocabulary() -> list[str]:
     """Arabic words of the sample web's own corpus (written for this project)."""
-    content = ROOT / "src" / "ingest" / "sampleweb" / "content"
+    content = ROOT / "src" / "ingest" / "demo" / "content"
     words: set[str] = set()
     for path in content.glob("*.yaml"):
         words.update(re.findall(r"[\u0621-\u064a]{3,}", path.read_text(encoding="utf-8")))
@@ -308,6 +308,17 @@ class TreeCpu(threading.Thread):
                 self.wait[pid] = _waited(pid) or self.wait.get(pid, 0.0)
 
 
+def read_bases(lines: Iterable[str]) -> dict[str, str]:
+    """Outlet name -> base URL, as a `_serve` process prints them, one a line, before "ready"."""
+    bases: dict[str, str] = {}
+    for line in lines:
+        if line.strip() == "ready":
+            break
+        name, url = line.split()
+        bases[name] = url
+    return bases
+
+
 @contextmanager
 def serving(outlets: int, articles: int) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     """The web in its own process: (the process, outlet name -> base URL) until the block ends."""
@@ -316,13 +327,7 @@ def serving(outlets: int, articles: int) -> Iterator[tuple[subprocess.Popen[str]
     )
     try:
         assert server.stdout is not None
-        bases: dict[str, str] = {}
-        for line in server.stdout:
-            if line.strip() == "ready":
-                break
-            name, url = line.split()
-            bases[name] = url
-        yield server, bases
+        yield server, read_bases(server.stdout)
     finally:
         server.terminate()
         server.wait(timeout=10)

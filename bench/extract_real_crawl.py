@@ -37,7 +37,7 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crawl_many import FAST
+from crawl_many import FAST, read_bases
 from extract_real import DATASETS, LOCAL, RealPage, build, load, make_fill
 
 from ingest_dev.devset import base_stories
@@ -161,12 +161,7 @@ def crawl(root: Path, work: Path) -> tuple[dict[str, str], subprocess.CompletedP
     server = subprocess.Popen([sys.executable, __file__, "_serve", str(root)], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
-        bases: dict[str, str] = {}
-        for line in server.stdout:
-            if line.strip() == "ready":
-                break
-            name, url = line.split()
-            bases[name] = url
+        bases = read_bases(server.stdout)
         (work / "sources.yaml").write_text(sources_yaml(bases), encoding="utf-8")
         env = {**os.environ, "INGEST_DATABASE_URL": f"sqlite:///{work / 'crawl.sqlite'}", **FAST}
         run = ingest("run-once", "--sources", str(work / "sources.yaml"), "--no-progress", env=env)
