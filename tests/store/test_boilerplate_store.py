@@ -55,3 +55,16 @@ def test_learned_lines_survive_a_restart(engine: Engine) -> None:
     with write_transaction(engine) as session:
         save_recurring(session, learned)
     assert load_recurring(engine, ["outlet0"]).is_boilerplate("outlet0", PROMO)
+
+
+def test_an_outlet_whose_pages_share_no_line_is_learned_once_its_first_pages_are_seen(engine: Engine) -> None:
+    first = Warmup(RecurringLines(), pages=3)
+    for i in (0, 10, 20):  # three articles, no line in common
+        first.admit(Extracted(replace(article(DOCS[i]), source="outlet0", url=f"https://outlet0.example.ma/{i}"), 200,
+                              FETCHED))  # fmt: skip
+    with write_transaction(engine) as session:
+        save_recurring(session, first.recurring, first.learned())
+    loaded = load_recurring(engine, ["outlet0"])
+    page = Extracted(replace(article(DOCS[30]), source="outlet0", url="https://outlet0.example.ma/30"), 200, FETCHED)
+    assert len(Warmup(loaded, pages=3).admit(page)) == 1  # the next run does not hold it back
+    assert not loaded.is_boilerplate("outlet0", article(DOCS[30]).text.split("\n")[0])

@@ -369,6 +369,10 @@ class Warmup:
         held.clear()
         return ready
 
+    def learned(self) -> list[str]:
+        """The outlets whose first pages have all been seen (in this run or an earlier one)."""
+        return [source for source, seen in self._seen.items() if seen >= self.pages]
+
     def drain(self) -> list[Extracted | FetchRecords]:
         ready = [item for items in self._held.values() for item in items]
         self._held.clear()
@@ -462,7 +466,7 @@ class Pipeline:
         if self._failure is not None:
             raise self._failure
         with write_transaction(self.engine) as session:
-            save_recurring(session, self._writer.recurring)
+            save_recurring(session, self._writer.recurring, self._warmup.learned())
         return self.stats
 
     def _write_loop(self) -> None:

@@ -23,9 +23,18 @@ def load_recurring(engine: Engine, sources: Iterable[str]) -> RecurringLines:
     return RecurringLines.from_rows((r.source, r.fingerprint, r.pages_seen) for r in rows)
 
 
-def save_recurring(session: Session, recurring: RecurringLines) -> None:
-    """Upsert every line seen on two pages or more (lines seen once are the article prose)."""
+# The row that marks an outlet whose first pages were all seen (its warm-up is done), so that it is
+# known as learned even when no line recurs on its pages: such an outlet was otherwise held back
+# again in every run, and a run killed before its twelfth page stored none of its pages. Counted on
+# one page, it never makes a line chrome (that takes `RecurringLines.k` pages).
+LEARNED_MARK = 0
+
+
+def save_recurring(session: Session, recurring: RecurringLines, learned: Iterable[str] = ()) -> None:
+    """Upsert every line seen on two pages or more (lines seen once are the article prose), and the
+    mark of each outlet in `learned`."""
     rows = [{"source": s, "fingerprint": fp, "pages_seen": n} for s, fp, n in recurring.to_rows() if n >= 2]
+    rows += [{"source": s, "fingerprint": LEARNED_MARK, "pages_seen": 1} for s in learned]
     table = BoilerplateRow.__table__
     for chunk in in_chunks(rows, 1000):
         upsert(
