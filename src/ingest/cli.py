@@ -21,12 +21,13 @@ import sys
 import time as time_module
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ingest.bounds import parse_instant
 from ingest.config import DEFAULT_SOURCES, ConfigError, Settings, SourcesFile, load_sources
 from ingest.records import RunStats
 
@@ -72,15 +73,10 @@ class _JsonFormatter(logging.Formatter):
 
 def _parse_date(value: str | None, *, end: bool = False) -> datetime | None:
     """YYYY-MM-DD (start or end of that day, UTC) or a full ISO 8601 timestamp."""
-    if value is None:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 timestamp") from None
-    if len(value) == 10 and end:
-        parsed = datetime.combine(parsed.date(), time.max)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_instant(value, end=end)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 def store_options(func: F) -> F:

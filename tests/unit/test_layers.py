@@ -2,8 +2,9 @@
 
 Layers, top to bottom: ``ingest.cli`` and ``ingest.web`` -> ``ingest.service`` -> the stages
 ``ingest.crawl``, ``ingest.extract``, ``ingest.dedup``, ``ingest.store`` -> the base modules
-``ingest.config``, ``ingest.records``, ``ingest.text``, ``ingest.urls``. A module imports only its own
-layer or lower ones; Scrapy lives in ``ingest.crawl``; the demo web and the dev kit serve the CLI only.
+``ingest.bounds``, ``ingest.config``, ``ingest.records``, ``ingest.text``, ``ingest.urls``. A module
+imports only its own layer or lower ones; Scrapy lives in ``ingest.crawl``; the demo web and the dev
+kit serve the CLI only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-BASE = {"ingest", "ingest.config", "ingest.records", "ingest.text", "ingest.urls"}
+BASE = {"ingest", "ingest.bounds", "ingest.config", "ingest.records", "ingest.text", "ingest.urls"}
 STAGES = ("ingest.crawl", "ingest.extract", "ingest.dedup", "ingest.store")
 
 

@@ -6,9 +6,10 @@ and nothing in this module imports Scrapy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 
+from ingest.bounds import Bound, instant, parse_bound
 from ingest.records import FetchedPage, Rejection
 
 __all__ = ["CrawlWindow", "PageSink", "ResolvedWindow", "SourceReport"]
@@ -22,9 +23,6 @@ class PageSink(Protocol):
     def reject(self, rejection: Rejection) -> None:
         """A fetch of an article candidate failed or was refused, with a reason kind."""
         ...
-
-
-Bound = date | datetime  # a day (in each source's time zone) or an instant
 
 
 @dataclass
@@ -47,7 +45,7 @@ class CrawlWindow:
     @classmethod
     def parse(cls, since: str | None, until: str | None, *, oldest_first: bool = False) -> CrawlWindow:
         """From `--since/--until` text (YYYY-MM-DD or ISO 8601); ValueError names the bad one."""
-        window = cls(_parse_bound(since, "since"), _parse_bound(until, "until"), oldest_first)
+        window = cls(_bound(since, "since"), _bound(until, "until"), oldest_first)
         probe = window.for_source(UTC)
         if probe.start and probe.end and probe.start > probe.end:
             raise ValueError(f"--since {since} is after --until {until}")
@@ -55,7 +53,7 @@ class CrawlWindow:
 
     def for_source(self, tz: tzinfo) -> ResolvedWindow:
         """The window in instants, for a source whose days run in `tz`."""
-        return ResolvedWindow(_instant(self.since, tz, end=False), _instant(self.until, tz, end=True))
+        return ResolvedWindow(instant(self.since, tz, end=False), instant(self.until, tz, end=True))
 
     def describe(self) -> dict[str, str | None]:
         return {"since": _text(self.since), "until": _text(self.until)}
@@ -97,22 +95,11 @@ class ResolvedWindow:
         return when is not None and self.start is not None and when < self.start
 
 
-def _parse_bound(text: str | None, name: str) -> Bound | None:
-    if text is None:
-        return None
+def _bound(text: str | None, name: str) -> Bound | None:
     try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"--{name} {text!r} is not a date (YYYY-MM-DD) or ISO 8601 timestamp") from None
-    return parsed.date() if len(text.strip()) == 10 else parsed
-
-
-def _instant(bound: Bound | None, tz: tzinfo, *, end: bool) -> datetime | None:
-    if bound is None:
-        return None
-    if isinstance(bound, datetime):
-        return (bound if bound.tzinfo else bound.replace(tzinfo=tz)).astimezone(UTC)
-    return datetime.combine(bound, time.max if end else time.min, tzinfo=tz).astimezone(UTC)
+        return parse_bound(text)
+    except ValueError as e:
+        raise ValueError(f"--{name} {e}") from None
 
 
 def _text(bound: Bound | None) -> str | None:

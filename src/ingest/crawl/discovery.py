@@ -13,7 +13,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from email.utils import parsedate_to_datetime
 from typing import Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +20,7 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
+from ingest.extract.dates import parse_iso
 from ingest.extract.html import not_html
 
 __all__ = [
@@ -70,41 +70,14 @@ def _child_text(el: lxml.etree._Element, *names: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------- dates
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
 def parse_date(text: str | None, default_tz: tzinfo = UTC) -> datetime | None:
     """RFC 822 (RSS), ISO 8601 / W3C (Atom, sitemaps) or a bare date; aware UTC, or None.
 
     A date without an offset is read in `default_tz` (the source's time zone): Moroccan CMSes
-    often write local time without saying so.
+    often write local time without saying so. The reading is extraction's (`parse_iso`), so a
+    feed's date and its page's date can never be read differently.
     """
-    if not text:
-        return None
-    text = text.strip()
-    dt: datetime | None = _iso_date(text) if text[:4].isdigit() else None  # sitemaps: W3C dates
-    if dt is None:
-        try:
-            dt = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            dt = None
-    if dt is None:
-        dt = _iso_date(text)
-        if dt is None:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=default_tz)
-    return dt.astimezone(UTC)
-
-
-def _iso_date(text: str) -> datetime | None:
-    iso = text.replace("Z", "+00:00").replace("z", "+00:00")
-    if _ISO_DATE.match(iso):
-        iso += "T00:00:00"
-    try:
-        return datetime.fromisoformat(iso)
-    except ValueError:
-        return None
+    return parse_iso(text, default_tz) if text else None
 
 
 # A date in a URL path: /2015/07/25/, /2015/07/, /2015-07-25-slug, sitemap-2015-07.xml. The year

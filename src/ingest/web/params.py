@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import datetime
 
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
+from ingest.bounds import parse_instant
 from ingest.store.query import StoryFilter
 
 PER_PAGE = 20
@@ -57,16 +58,10 @@ def parse_listing(params: QueryParams) -> Listing:
 
 def parse_date(value: str | None, name: str, *, end: bool = False) -> datetime | None:
     """As `ingest query` reads --since/--until: YYYY-MM-DD (that whole day, UTC) or ISO 8601."""
-    value = (value or "").strip()
-    if not value:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise bad(f"{name}: {value[:40]!r} is not a date (YYYY-MM-DD) or ISO 8601 timestamp") from None
-    if len(value) == 10 and end:
-        parsed = datetime.combine(parsed.date(), time.max)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_instant(value, end=end)
+    except ValueError as e:
+        raise bad(f"{name}: {e}") from None
 
 
 def _int(params: QueryParams, name: str, default: int, lo: int, hi: int) -> int:
