@@ -108,3 +108,64 @@ def fold_light(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """The normalised words of `text`."""
     return normalize(text).split()
+
+
+# --- headings where an article's own text ends --------------------------------------------------
+# A heading over a related-articles, most-read or comments block: what follows is other stories'
+# headlines or readers' words. Extraction cuts such a block off a page (`extract.boilerplate`);
+# dedup cuts one that extraction missed off a stored text (`dedup.fingerprint`), because other
+# stories' headlines would hide a trimmed copy and glue same-topic stories together. One
+# vocabulary for both: the two stages kept two lists, which had drifted (dedup knew "مواد ذات صلة"
+# and "قد يهمك", extraction the comment, French and English headings).
+BLOCK_HEADINGS: tuple[str, ...] = (
+    *(f"{what} {how}" for what in ("أخبار", "مقالات", "مواضيع", "مواد") for how in ("ذات صلة", "مشابهة", "متعلقة")),
+    "ذات صلة",
+    "الأكثر قراءة",
+    "الأكثر مشاهدة",
+    "المزيد من الأخبار",
+    "قد يهمك",
+    "لا تفوت",
+    "التعليقات",
+    "اترك تعليقا",
+    "أضف تعليقك",
+    "أضف تعليق",
+    "لا يوجد تعليقات بعد",
+    "sur le même sujet",
+    "articles similaires",
+    "dans la même rubrique",
+    "laisser un commentaire",
+    "commentaires",
+    "related articles",
+    "related posts",
+    "related stories",
+    "more stories",
+    "you may also like",
+    "leave a reply",
+    "leave a comment",
+    "comments",
+)
+# "Read also" headings also sit mid-article above a single cross-link, so extraction cuts at one
+# only in the last part of a text.
+READ_ALSO_HEADINGS: tuple[str, ...] = (
+    *(f"{verb} {also}" for verb in ("اقرأ", "شاهد") for also in ("أيضا", "كذلك")),
+    "اقرأ المزيد",
+    "lire aussi",
+    "à lire aussi",
+    "read more",
+    "read also",
+)
+_BLOCK = frozenset(map(normalize, BLOCK_HEADINGS))
+_READ_ALSO = frozenset(map(normalize, READ_ALSO_HEADINGS))
+_MAX_HEADING_CHARS = 40  # the longest heading with its punctuation; longer lines are prose
+
+
+def heading_kind(line: str) -> str | None:
+    """ "block" for a related/most-read/comments heading, "read-also" for a read-also one, else None.
+
+    Matched on the normalised line, so spelling variants ("أخبار ذات صلة", "اخبار ذات صله:") and
+    the punctuation around a heading count alike; a set lookup, and only short lines are folded.
+    """
+    if len(line) >= _MAX_HEADING_CHARS:
+        return None
+    key = normalize(line)
+    return "block" if key in _BLOCK else "read-also" if key in _READ_ALSO else None

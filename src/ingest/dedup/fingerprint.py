@@ -49,7 +49,7 @@ import numpy as np
 import xxhash
 
 from ingest.dedup import _kernels
-from ingest.text import normalize
+from ingest.text import heading_kind, normalize
 
 __all__ = [
     "DEFAULT",
@@ -72,13 +72,6 @@ _MASK63 = (1 << 63) - 1
 # 0-d arrays, not numpy scalars: a ufunc takes them without converting (~0.25 us of ~0.8 a call).
 _GOLDEN = np.array(0x9E3779B97F4A7C15, dtype=_U64)
 _FMIX64 = tuple(np.array(c, dtype=_U64) for c in (33, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53))
-# A line that heads a "related articles" / "read also" widget: what follows is other stories.
-# Extraction should drop such blocks; when it misses one, its headlines and excerpts (often of
-# same-topic stories) would both hide a trimmed copy and glue distinct stories together.
-_RELATED_HEADER = re.compile(
-    r"^[\s\W]*(?:(?:اخبار|مقالات|مواضيع|مواد) (?:ذات صله|مشابهه|متعلقه)|(?:اقرا|شاهد) (?:ايضا|كذلك)"
-    r"|الاكثر (?:قراه|مشاهده)|المزيد من الاخبار|قد يهمك|لا تفوت)[\s\W]*$"
-)
 # A number as written: digits of any script, optionally with a decimal part ("10,85", "٢٫٥").
 # The Arabic comma "،" is left out on purpose: it separates list items, not decimals.
 _NUMBER = re.compile(r"\d+(?:[.,٫]\d+)*")
@@ -356,9 +349,10 @@ def _related_block_start(text: str) -> int:
     while start:
         end = text.find("\n", start)
         stop = end if end >= 0 else len(text)
-        # Headers are matched on normalised lines, so "أخبار ذات صلة" and "اخبار ذات صله" both count.
+        # A related/read-also heading (`ingest.text.heading_kind`, the vocabulary extraction cuts
+        # at): what follows is other stories, which would hide a trimmed copy and glue stories.
         # (Only short lines are copied out: most lines are paragraphs.)
-        if 0 < stop - start < 40 and _RELATED_HEADER.match(normalize(text[start:stop])):
+        if 0 < stop - start < 40 and heading_kind(text[start:stop]):
             return start
         start = end + 1
     return len(text)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ingest.text import normalize
+from ingest.text import heading_kind, normalize
 
 # --- (a) line-level UI patterns -------------------------------------------------------------------
 
@@ -242,22 +242,8 @@ def is_ui_line(line: str) -> bool:
 
 # --- (c) trailing related / comment blocks ----------------------------------------------------------
 
-# Headings that only ever introduce other stories or the comment section: cut wherever they
-# come after some body text.
-_END_HEADING = re.compile(
-    r"^\s*(?:أخبار ذات صلة|مقالات ذات صلة|مواضيع ذات صلة|ذات صلة|أخبار متعلقة|الأكثر قراءة|الأكثر مشاهدة|"
-    r"المزيد من الأخبار|التعليقات|اترك تعليقا|اترك تعليقاً|أضف تعليقك|أضف تعليق|لا يوجد تعليقات بعد\W*|"
-    r"sur le même sujet|articles similaires|dans la même rubrique|laisser un commentaire|commentaires|"
-    r"related articles|related posts|related stories|more stories|you may also like|leave a reply|"
-    r"leave a comment|comments)\s*[:：.…]*\s*$",
-    re.I,
-)
-# "Read also" headings also sit mid-article above a single cross-link: cut only in the last part.
-_LATE_HEADING = re.compile(
-    r"^\s*(?:اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|إقرأ أيضاً|اقرأ كذلك|اقرأ المزيد|"
-    r"lire aussi|à lire aussi|a lire aussi|read more|read also)\s*[:：.…]*\s*$",
-    re.I,
-)
+# The headings are `ingest.text.heading_kind`'s (one vocabulary with dedup's). A related or
+# comments heading is cut wherever it comes after some body text; a "read also" heading only late.
 _MIN_BODY_WORDS = 40  # an end heading needs this much article before it (else it is page chrome on top)
 _LATE_ZONE = 0.4  # share of the text's words a "read also" heading must come after
 
@@ -267,9 +253,10 @@ def cut_trailing_block(lines: Sequence[str]) -> list[str]:
     total = sum(len(line.split()) for line in lines) or 1
     words_seen = 0
     for i, line in enumerate(lines):
-        if words_seen >= _MIN_BODY_WORDS and _END_HEADING.match(line):
+        kind = heading_kind(line)
+        if kind == "block" and words_seen >= _MIN_BODY_WORDS:
             return list(lines[:i])
-        if words_seen / total >= _LATE_ZONE and _LATE_HEADING.match(line):
+        if kind == "read-also" and words_seen / total >= _LATE_ZONE:
             return list(lines[:i])
         words_seen += len(line.split())
     return list(lines)
