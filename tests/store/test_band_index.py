@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from ingest.config import Source
-from ingest.dedup import bandindex
 from ingest.dedup.deduplicator import Deduplicator
 from ingest.dedup.fingerprint import DEFAULT, DedupParams
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.store import band_tables
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
 from ingest_dev.devset import generate
@@ -93,7 +93,7 @@ def test_an_undated_copy_is_found_by_a_writer_that_never_cached_its_original(eng
 def test_a_writer_that_finds_too_many_foreign_copies_reloads_and_still_finds_them(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bandindex, "_RESYNC_LIMIT", 1)
+    monkeypatch.setattr(band_tables, "_RESYNC_LIMIT", 1)
     one, two = writer(engine), writer(engine)
     write(engine, two, article(UNRELATED.text, "unrelated"))  # `two` now holds this week's bucket
     write(engine, one, article(ORIGINAL.text, "original", hours=1))
