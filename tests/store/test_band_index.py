@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, select, update
 
@@ -18,6 +19,7 @@ from ingest.dedup.fingerprint import DEFAULT, DedupParams
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
 from ingest.store import band_tables
+from ingest.store.band_tables import BandTables
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
 from ingest_dev.devset import generate
@@ -119,3 +121,14 @@ def test_an_undated_copy_is_found_by_a_writer_whose_probe_keys_were_loaded_befor
     write(engine, one, article(ORIGINAL.text, "original"))
     write(engine, two, replace(article(COPY.text, "copy"), published_at=None, fetched_at=long_after))
     assert story_of(engine, "copy") == story_of(engine, "original") is not None
+
+
+def test_the_index_is_searched_only_inside_the_transaction_it_joined(engine: Engine) -> None:
+    index, keys = BandTables(), np.zeros(1, np.int64)
+    with pytest.raises(RuntimeError, match="attach"):
+        index.lookup([([1], keys)])
+    with write_transaction(engine) as session:
+        index.attach(session)
+        assert index.lookup([([1], keys)])[0].ids.size == 0
+    with pytest.raises(RuntimeError, match="attach"):  # its commit ended it: the next one must catch up first
+        index.probe(keys)
