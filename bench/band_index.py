@@ -3,10 +3,10 @@
     .venv/bin/python bench/band_index.py          # SQLite under /tmp, ~1-2 minutes
     .venv/bin/python bench/band_index.py --database-url postgresql://postgres@127.0.0.1/test
 
-1. A store of `--stored` copies (random signatures) indexed through `BandIndex`: `--big` of them
-   in one time bucket, the rest spread over 100 buckets (a week each: two years of news).
+1. A store of `--stored` copies (random signatures) indexed through the store's `BandTables`: `--big`
+   of them in one time bucket, the rest spread over 100 buckets (a week each: two years of news).
 2. Timed: `--timed` new copies of the current week indexed `--batch` per write transaction:
-   the index's own writes (`BandIndex.write_seconds`) and the whole transaction (with commit).
+   the index's own writes (`BandTables.write_seconds`) and the whole transaction (with commit).
 3. Timed: a fresh process view loading the big bucket (median of 7), and probing the whole store
    with the probe keys of an undated copy (median of 50).
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine, text
 
-from ingest.dedup.bandindex import BandIndex
 from ingest.dedup.fingerprint import DEFAULT, band_keys, probe_keys
+from ingest.store.band_tables import BandTables
 from ingest.store.db import open_store, write_transaction
 
 BIG_BUCKET, CURRENT_BUCKET = 2_000, 1_100
@@ -54,15 +54,16 @@ def fresh_store(url: str, copies: int) -> Engine:
     return engine
 
 
-def index_copies(engine: Engine, index: BandIndex, ids: range, buckets: list[int], batch: int) -> float:
+def index_copies(engine: Engine, index: BandTables, ids: range, buckets: list[int], batch: int) -> float:
     """Index copies `ids`, `batch` per write transaction; returns the seconds the transactions took."""
     rng = np.random.default_rng(ids.start)
     keys = [(band_keys(s), probe_keys(s)) for s in signatures(rng, len(ids))]
     started = time.perf_counter()
     for lo in range(0, len(ids), batch):
         with write_transaction(engine) as session:
+            index.attach(session)
             for i in range(lo, min(lo + batch, len(ids))):
-                index.add(session, ids[i], buckets[i], *keys[i])
+                index.add(ids[i], buckets[i], *keys[i])
     return time.perf_counter() - started
 
 
@@ -74,12 +75,12 @@ def prepare(engine: Engine, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     stored = range(1, args.stored + 1)
     spread = [BIG_BUCKET if c <= args.big else CURRENT_BUCKET - 100 + c % 100 for c in stored]
-    index_copies(engine, BandIndex(DEFAULT.bands), stored, spread, PRELOAD_CHUNK)
+    index_copies(engine, BandTables(DEFAULT.bands), stored, spread, PRELOAD_CHUNK)
     print(f"prepared {args.stored:,} indexed copies in {time.perf_counter() - started:.0f} s")
 
 
 def time_writes(engine: Engine, args: argparse.Namespace) -> None:
-    index = BandIndex(DEFAULT.bands)
+    index = BandTables(DEFAULT.bands)
     timed = range(args.stored + 1, args.stored + args.timed + 1)
     whole = index_copies(engine, index, timed, [CURRENT_BUCKET] * args.timed, args.batch) / args.timed
     print(f"index writes: {index.write_seconds / args.timed * 1e6:.0f} us/copy; transactions {whole * 1e6:.0f} us/copy")
@@ -88,22 +89,23 @@ def time_writes(engine: Engine, args: argparse.Namespace) -> None:
 def time_load(engine: Engine, args: argparse.Namespace) -> None:
     loads, entries = [], 0
     for _ in range(7):
-        index = BandIndex(DEFAULT.bands)  # a process that holds no bucket yet
+        index = BandTables(DEFAULT.bands)  # a process that holds no bucket yet
         with write_transaction(engine) as session:
             index.attach(session)
             started = time.perf_counter()
-            index.lookup(session, [([BIG_BUCKET], np.zeros(1, np.int64))])
+            index.lookup([([BIG_BUCKET], np.zeros(1, np.int64))])
             loads.append(time.perf_counter() - started)
             entries = index.loaded_entries
     print(f"load a bucket of {args.big:,} copies ({entries:,} entries): {median_ms(loads)}")
 
 
 def time_probe(engine: Engine) -> None:
-    index, probes = BandIndex(DEFAULT.bands), []
+    index, probes = BandTables(DEFAULT.bands), []
     with write_transaction(engine) as session:
+        index.attach(session)
         for s in signatures(np.random.default_rng(1), 50):
             started = time.perf_counter()
-            index.probe(session, probe_keys(s))
+            index.probe(probe_keys(s))
             probes.append(time.perf_counter() - started)
     print(f"first probe of the whole store (reads every copy's probe keys): {probes[0] * 1e3:.0f} ms")
     print(f"later probes of the whole store with an undated copy's keys: {median_ms(probes[1:])}")

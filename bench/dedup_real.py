@@ -39,7 +39,7 @@ import numpy as np
 from sqlalchemy import select
 
 from ingest.config import Source
-from ingest.dedup.bandindex import MIN_POINTS, key_points
+from ingest.dedup.candidates import MIN_POINTS, key_points
 from ingest.dedup.deduplicator import Deduplicator, index_keys
 from ingest.dedup.fingerprint import DEFAULT, band_keys, fingerprint
 from ingest.dedup.similarity import verify
@@ -186,7 +186,7 @@ def gold_decisions(
 ) -> tuple[dict[str, bool], dict[str, bool], dict[str, bool]]:
     """`verify()` on each pair's texts alone, and whether the index returns it as a candidate:
     through the LSH bands alone, and through bands or sentence keys (one band key, or two
-    sentence keys: `ingest.dedup.bandindex.MIN_POINTS`)."""
+    sentence keys: `ingest.dedup.candidates.MIN_POINTS`)."""
     verified, candidate, either = {}, {}, {}
     for p in pairs:
         a, b = by_id[p.a], by_id[p.b]

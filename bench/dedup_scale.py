@@ -53,7 +53,6 @@ from sqlalchemy import Engine, create_engine, event, insert, make_url, select, t
 from sqlalchemy.orm import Session
 
 from ingest.config import Source
-from ingest.dedup.bandindex import BandIndex
 from ingest.dedup.deduplicator import (
     Deduplicator,
     index_keys,
@@ -65,6 +64,7 @@ from ingest.dedup.deduplicator import (
 from ingest.dedup.fingerprint import fingerprint, probe_keys
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
+from ingest.store.band_tables import BandTables
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow, StoryRow
 from ingest.text import normalize
@@ -210,7 +210,7 @@ def prepare(url: str, n: int, workload: Path) -> None:
     preload = itertools.islice(docs, max(0, n - TIMED))
     stories: dict[str, list[Any]] = {}  # story label -> [story id, copy count, sources]
     next_copy = itertools.count(1)
-    band_index = BandIndex()
+    band_index = BandTables()
     started = time.perf_counter()
     chunks = iter(lambda: list(itertools.islice(preload, PRELOAD_CHUNK)), [])
     # Fingerprinting is the slow part: the other core does it while this one writes, a few
@@ -260,7 +260,7 @@ def fingerprint_rows(chunk: Sequence[Doc]) -> tuple[Sequence[Doc], list[dict[str
 
 def bulk_insert(
     conn: Any,
-    band_index: BandIndex,
+    band_index: BandTables,
     ids: dict[str, int],
     chunk: Sequence[Doc],
     rows: Sequence[dict[str, Any]],
@@ -310,9 +310,10 @@ def bulk_insert(
         conn.execute(insert(StoryRow), new_stories)
     conn.execute(insert(CopyRow), copies)
     session = Session(bind=conn)  # the index rows and log go through the real write path
-    for copy_id, bucket, keys, probe in index:  # BandIndex sorts the rows before writing them
-        band_index.add(session, copy_id, bucket, keys, probe)
-    band_index.flush(session)
+    band_index.attach(session)
+    for copy_id, bucket, keys, probe in index:
+        band_index.add(copy_id, bucket, keys, probe)
+    band_index.flush()
     if canon:
         conn.execute(text("UPDATE stories SET canonical_copy_id = :cid WHERE id = :sid"), canon)
 
@@ -353,7 +354,7 @@ def timed(url: str, workload: Path, spawned: float, limit: int, cache_mb: int = 
     elapsed = time.perf_counter() - started
     counted = writer.dedup.counters
     # The copies' own rows are inserted inside placement (with their story), but are the store's work.
-    dedup_seconds = preparing + counted.seconds - counted.storing_seconds + writer.dedup.index.write_seconds
+    dedup_seconds = preparing + counted.seconds - counted.storing_seconds + writer.index.write_seconds
     rss_placing = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     undated_seconds = first_undated(engine, writer, docs[0])
     counters = getattr(writer.dedup, "counters", None)
@@ -361,8 +362,8 @@ def timed(url: str, workload: Path, spawned: float, limit: int, cache_mb: int = 
         "docs": len(docs),
         "seconds": elapsed,
         "dedup_seconds": dedup_seconds,
-        "buckets_loaded": writer.dedup.index.cached_buckets,
-        "entries": writer.dedup.index.loaded_entries,
+        "buckets_loaded": writer.index.cached_buckets,
+        "entries": writer.index.loaded_entries,
         "ready": ready,
         "first_placed": first_placed,
         "rss_mb": rss_placing,

@@ -557,7 +557,7 @@ def show_cmd(story_id: int, database_url: str | None, data_dir: Path | None) -> 
 def explain_cmd(url: str, database_url: str | None, data_dir: Path | None) -> None:
     """Say why the copy at URL joined its story (or founded one), and how it compares now with its
     story's canonical copy and with the closest other stories."""
-    from ingest.dedup.deduplicator import explain
+    from ingest.service.explain import explain
     from ingest.store.db import read_session
     from ingest.urls import canonicalize
 
@@ -857,7 +857,7 @@ def db_upgrade_cmd(database_url: str | None, data_dir: Path | None) -> None:
 def db_reindex_cmd(replace: bool, database_url: str | None, data_dir: Path | None) -> None:
     """Rebuild the LSH index from the stored signatures (after a change of dedup parameters);
     with --replace, rebuild the stories too."""
-    from ingest.dedup.deduplicator import rebuild_index, replace_stories
+    from ingest.service.reindex import rebuild_index, replace_stories
     from ingest.store.db import write_transaction
 
     with _store(_settings(database_url, data_dir)) as engine, write_transaction(engine) as session:

@@ -1,19 +1,19 @@
-"""A cached bucket of the band index answers the same before and after its recent entries are merged;
-hits from two lookups add up."""
+"""A cached bucket of the band index (`KeyRuns`) answers the same before and after its recent entries
+are merged; hits from two lookups add up."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ingest.dedup import bandindex
+from ingest.dedup import candidates
 
 
 def test_a_bucket_finds_every_copy_across_merges_of_its_recent_entries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bandindex, "_MERGE_AT", 100)
+    monkeypatch.setattr(candidates, "_MERGE_AT", 100)
     rng = np.random.default_rng(0)
     shared = rng.integers(0, 2**62, 4)  # keys several copies share, as stock phrases make them
-    bucket = bandindex._Bucket(np.array([shared[0]], np.int64), np.array([1], np.int64))
+    bucket = candidates.KeyRuns(np.array([shared[0]], np.int64), np.array([1], np.int64))
     keys = {c: np.concatenate([rng.integers(0, 2**62, 60), shared[c % 4 : c % 4 + 1]]) for c in range(2, 40)}
     for copy_id, k in keys.items():
         bucket.add(copy_id, k)
@@ -30,7 +30,7 @@ def test_a_bucket_finds_every_copy_across_merges_of_its_recent_entries(monkeypat
 
 
 def test_merged_hits_sum_the_keys_each_copy_shares() -> None:
-    lookup = bandindex.Hits(np.array([2, 5, 9]), np.array([3, 1, 2]))
-    probe = bandindex.Hits(np.array([1, 5]), np.array([1, 4]))
+    lookup = candidates.Hits(np.array([2, 5, 9]), np.array([3, 1, 2]))
+    probe = candidates.Hits(np.array([1, 5]), np.array([1, 4]))
     merged = lookup.merged(probe)
     assert (merged.ids.tolist(), merged.counts.tolist()) == ([1, 2, 5, 9], [1, 3, 5, 2])

@@ -9,15 +9,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, select, update
 
 from ingest.config import Source
-from ingest.dedup import bandindex
 from ingest.dedup.deduplicator import Deduplicator
 from ingest.dedup.fingerprint import DEFAULT, DedupParams
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.store import band_tables
+from ingest.store.band_tables import BandTables
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
 from ingest_dev.devset import generate
@@ -93,7 +95,7 @@ def test_an_undated_copy_is_found_by_a_writer_that_never_cached_its_original(eng
 def test_a_writer_that_finds_too_many_foreign_copies_reloads_and_still_finds_them(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bandindex, "_RESYNC_LIMIT", 1)
+    monkeypatch.setattr(band_tables, "_RESYNC_LIMIT", 1)
     one, two = writer(engine), writer(engine)
     write(engine, two, article(UNRELATED.text, "unrelated"))  # `two` now holds this week's bucket
     write(engine, one, article(ORIGINAL.text, "original", hours=1))
@@ -119,3 +121,14 @@ def test_an_undated_copy_is_found_by_a_writer_whose_probe_keys_were_loaded_befor
     write(engine, one, article(ORIGINAL.text, "original"))
     write(engine, two, replace(article(COPY.text, "copy"), published_at=None, fetched_at=long_after))
     assert story_of(engine, "copy") == story_of(engine, "original") is not None
+
+
+def test_the_index_is_searched_only_inside_the_transaction_it_joined(engine: Engine) -> None:
+    index, keys = BandTables(), np.zeros(1, np.int64)
+    with pytest.raises(RuntimeError, match="attach"):
+        index.lookup([([1], keys)])
+    with write_transaction(engine) as session:
+        index.attach(session)
+        assert index.lookup([([1], keys)])[0].ids.size == 0
+    with pytest.raises(RuntimeError, match="attach"):  # its commit ended it: the next one must catch up first
+        index.probe(keys)

@@ -20,8 +20,10 @@ from ingest.config import Source
 from ingest.dedup.deduplicator import Deduplicator
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.store.band_tables import BandTables
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow, IndexKeysRow, ProbeRow, SourceRow, StoryRow
+from ingest.store.story_ledger import DbStoryLedger
 from ingest_dev.devset import DevDoc, generate
 
 OUTLETS = [f"outlet{i}" for i in range(5)]
@@ -121,7 +123,10 @@ def test_story_loses_its_index_rows_with_its_last_copy(engine: Engine) -> None:
     store(engine, [article(DOCS[0])])
     with write_transaction(engine) as session:
         copy = session.scalars(select(CopyRow)).one()
-        Deduplicator().detach(session, copy.id, copy.story_id, FETCHED)
+        dedup, index = Deduplicator(), BandTables()
+        index.attach(session)
+        ledger = DbStoryLedger(session.connection(), dedup.stored_fingerprint)
+        dedup.detach(ledger, index, copy.id, copy.story_id, FETCHED)
         assert session.scalars(select(IndexKeysRow)).all() == []
         assert session.scalars(select(ProbeRow)).all() == []
         assert session.scalars(select(StoryRow)).all() == []
@@ -258,7 +263,7 @@ def test_copies_across_a_time_bucket_boundary_or_undated_are_found(engine: Engin
 
 
 def test_explain_says_where_a_copy_is_why_and_how_it_compares(engine: Engine) -> None:
-    from ingest.dedup.deduplicator import explain
+    from ingest.service.explain import explain
 
     story = next(s for s in sorted({d.story_id for d in DOCS}) if sum(d.story_id == s for d in DOCS) >= 3)
     copies = sorted((d for d in DOCS if d.story_id == story), key=lambda d: d.published_at)
@@ -287,7 +292,7 @@ def test_undated_copy_fetched_long_after_its_dated_original_joins_it(engine: Eng
 
 
 def test_rebuilt_index_equals_the_index_built_by_placement(engine: Engine) -> None:
-    from ingest.dedup.deduplicator import rebuild_index
+    from ingest.service.reindex import rebuild_index
 
     store(engine, [article(d) for d in DOCS[:30]])
     blobs = select(IndexKeysRow.copy_id, IndexKeysRow.bucket, IndexKeysRow.keys)
@@ -370,8 +375,8 @@ def test_a_reworded_copy_sharing_no_band_is_found_through_its_sentence_keys(engi
 
 
 def test_re_placement_applies_new_parameters_to_a_filled_store(engine: Engine) -> None:
-    from ingest.dedup.deduplicator import replace_stories
     from ingest.dedup.fingerprint import DEFAULT
+    from ingest.service.reindex import replace_stories
 
     store(engine, [article(d) for d in DOCS])
     placed, canonical = partition(engine), canonical_urls(engine)

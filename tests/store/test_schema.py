@@ -12,10 +12,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, insert, inspect, text
 
 from ingest.config import Source
-from ingest.dedup.deduplicator import Deduplicator, rebuild_index, signature_bytes, time_bucket
+from ingest.dedup.deduplicator import Deduplicator, signature_bytes, time_bucket
 from ingest.dedup.fingerprint import DEFAULT, Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.records import Article, RunStats
 from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.service.reindex import rebuild_index
 from ingest.store.db import allocate_ids, make_engine, upgrade, write_transaction
 from ingest.store.models import Base, StoryRow
 from ingest_dev.devset import generate

@@ -2,11 +2,11 @@
 
 The policy, run inside the store's single-writer transaction for each new or changed copy:
 
-1. Candidates: stored copies that share LSH band keys with the copy (`ingest.dedup.bandindex`,
-   persistent and shared by every process writing to the store). The index is partitioned by
-   a coarse publication time bucket (`window_hours` wide; copies with no date go to one
-   "undated" bucket); a dated copy looks in its own bucket, its two neighbours and the undated
-   bucket. Two dated copies more than `window_hours` apart never verify, so this loses no true
+1. Candidates: stored copies that share LSH band keys with the copy (the `CandidateIndex` port of
+   `ingest.dedup.ports`: persistent in the store, shared by every process writing to it). The
+   index is partitioned by a coarse publication time bucket (`window_hours` wide; copies with no
+   date go to one "undated" bucket); a dated copy looks in its own bucket, its two neighbours and
+   the undated bucket. Two dated copies more than `window_hours` apart never verify, so this loses no true
    copy, and the candidate pool is the time window instead of the whole store: the lookup cost
    does not grow with the store. An undated copy looks around its fetch time, and may be a late
    copy of a story of any time: its few probe keys also search the whole store. The candidates
@@ -20,30 +20,31 @@ The policy, run inside the store's single-writer transaction for each new or cha
    is not enough, so a story cannot drift through a chain of weak links. When the copy verifies
    against several stories, it joins the one with the highest score (ties: the older story) and
    the others are named in its `join_reason`; stories are never merged behind the user's back.
-4. Election: the canonical copy is the earliest published (undated copies last), then the most
+4. Election (`ingest.dedup.election`): the canonical copy is the earliest published (undated copies last), then the most
    complete (most words), then the smallest URL. It is re-elected whenever the story changes.
 
 Copies are placed a batch (one write transaction) at a time: the index is searched for the
 whole batch in one vectorised pass, candidates and their stories are read in a few bulk queries
-into a `StoryBook`, decisions are taken in memory in batch order (each copy sees the ones placed
-before it), and the book writes the batch's stories back at the end. The outcome is the one
-placing the copies one at a time would give.
+into a `StoryLedger` (the unit-of-work port), decisions are taken in memory in batch order (each
+copy sees the ones placed before it), and the ledger writes the batch's stories back at the end.
+The outcome is the one placing the copies one at a time would give.
+
+This module runs no SQL: the store implements the ports, and the service hands them in.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Row, bindparam, delete, select, update
-from sqlalchemy.orm import Session
 
-from ingest.dedup.bandindex import MIN_POINTS, BandIndex, Hits, key_points
+from ingest.dedup.candidates import EMPTY, MIN_POINTS, Hits, key_points
+from ingest.dedup.election import Member, Story
 from ingest.dedup.fingerprint import (
     DEFAULT,
     DedupParams,
@@ -54,23 +55,25 @@ from ingest.dedup.fingerprint import (
     probe_keys,
     sentence_keys,
 )
+from ingest.dedup.ports import (
+    CandidateIndex,
+    CopyColumns,
+    InsertNew,
+    ReadText,
+    StoredCopy,
+    StoredSignature,
+    StoryLedger,
+)
 from ingest.dedup.similarity import Verdict, verify
-from ingest.dedup.storybook import Member, StoredCopy, Story, StoryBook
-from ingest.store.db import in_chunks
-from ingest.store.models import CopyRow, StoryRow
 
 __all__ = [
     "CopyFacts",
     "Deduplicator",
-    "Explanation",
     "NewCopy",
     "Placement",
-    "StoryVerdict",
-    "explain",
+    "index_copies",
     "index_keys",
     "numbers_text",
-    "rebuild_index",
-    "replace_stories",
     "shingle_bytes",
     "signature_bytes",
     "time_bucket",
@@ -134,7 +137,7 @@ class Counters:
     verified: int = 0  # candidate pairs run through `verify`
     aligned: int = 0  # of those, pairs whose sentences were aligned (a stored copy's text read)
     refingerprinted: int = 0  # candidates stored without a fingerprint (before schema 0002)
-    seconds: float = 0.0  # spent placing (index writes at commit are `BandIndex.write_seconds`)
+    seconds: float = 0.0  # spent placing (index writes at commit are `BandTables.write_seconds`)
     storing_seconds: float = 0.0  # of `seconds`, spent in `insert_new`: the copies' own rows, not dedup's work
 
 
@@ -171,7 +174,8 @@ def numbers_text(fp: Fingerprint) -> str:
     return "\n".join(sorted(fp.numbers))
 
 
-def stored_fingerprint(signature: bytes, shingles: bytes, numbers: str | None, length: int) -> Fingerprint:
+def columns_fingerprint(signature: bytes, shingles: bytes, numbers: str | None, length: int) -> Fingerprint:
+    """The Fingerprint stored as `signature_bytes`, `shingle_bytes` and `numbers_text` (without its text)."""
     return Fingerprint(
         shingles=np.frombuffer(shingles, dtype="<u4"),
         signature=np.frombuffer(signature, dtype="<u4"),
@@ -181,13 +185,12 @@ def stored_fingerprint(signature: bytes, shingles: bytes, numbers: str | None, l
 
 
 class Deduplicator:
-    """Places copies into stories. Holds the process's view of the band index and a bounded
-    cache of fingerprints (copies placed here are candidates of the next ones), nothing else."""
+    """Places copies into stories. Holds a bounded cache of fingerprints (copies placed here are
+    candidates of the next ones), nothing else: the index and the stories are the store's ports."""
 
     def __init__(self, params: DedupParams = DEFAULT, cache_size: int = 50_000) -> None:
         self.params = params
         self.counters = Counters()
-        self.index = BandIndex(params.bands + params.sentence_keys, banded=params.bands)
         self._cache: OrderedDict[tuple[int, str], Fingerprint] = OrderedDict()
         self._cache_size = cache_size
         # The texts of the copies placed last (the canonical copies new copies are checked against):
@@ -199,11 +202,12 @@ class Deduplicator:
 
     def place(
         self,
-        session: Session,
+        ledger: StoryLedger,
+        index: CandidateIndex,
         batch: Sequence[tuple[NewCopy, Fingerprint]],
-        insert_new: Callable[[Mapping[int, dict[str, Any]]], None] | None = None,
+        insert_new: InsertNew | None = None,
     ) -> list[Placement]:
-        """Put each copy (with no story yet) into a story and index it, in batch order.
+        """Put each copy (with no story yet) into a story of `ledger` and into `index`, in batch order.
 
         The result is the one placing the copies one at a time would give: a copy sees
         the copies placed before it in the batch as it sees stored ones. Copies not `stored`
@@ -213,14 +217,12 @@ class Deduplicator:
         if not batch:
             return []
         started = time.perf_counter()
-        conn = session.connection()
         signatures = np.stack([fp.signature for _, fp in batch])
         keys, probes = [index_keys(fp, self.params) for _, fp in batch], list(probe_keys(signatures, self.params))
-        stored_hits = self._hits(session, [copy for copy, _ in batch], keys, probes)
-        book = StoryBook(conn, lambda row: self._fingerprint_of(conn, row))
+        stored_hits = self._hits(index, [copy for copy, _ in batch], keys, probes)
         # Read every stored candidate, its story and the story's canonical copy in a few queries.
-        book.load(i for hits, (copy, _) in zip(stored_hits, batch, strict=True) for i in self._best(hits, copy.id))
-        book.load(s.canonical_id for s in list(book.stories.values()) if s.canonical_id is not None)
+        ledger.load(i for hits, (copy, _) in zip(stored_hits, batch, strict=True) for i in self._best(hits, copy.id))
+        ledger.load(s.canonical_id for s in list(ledger.stories.values()) if s.canonical_id is not None)
         buckets = [time_bucket(copy.published_at, self.params) for copy, _ in batch]
         placed_here = _earlier_in_batch(
             _BatchCopies(
@@ -238,16 +240,14 @@ class Deduplicator:
             batch, keys, probes, buckets, stored_hits, placed_here, strict=True
         ):
             self.counters.placements += 1
-            chosen.append(self._place_one(book, copy, fp, self._best(hits.merged(here), copy.id, count=True)))
-            self.index.add(session, copy.id, bucket, copy_keys, probe)
+            chosen.append(self._place_one(ledger, copy, fp, self._best(hits.merged(here), copy.id, count=True)))
+            index.add(copy.id, bucket, copy_keys, probe)
             self._remember(copy.id, copy.content_hash, fp)
-        founded = book.write(self._timed(insert_new) if insert_new else None)
+        founded = ledger.write(self._timed(insert_new) if insert_new else None)
         self.counters.seconds += time.perf_counter() - started
         return [replace(p, story_id=founded.get(p.story_id, p.story_id)) for p in chosen]
 
-    def _timed(
-        self, insert_new: Callable[[Mapping[int, dict[str, Any]]], None]
-    ) -> Callable[[Mapping[int, dict[str, Any]]], None]:
+    def _timed(self, insert_new: InsertNew) -> InsertNew:
         def timed(placements: Mapping[int, dict[str, Any]]) -> None:
             started = time.perf_counter()
             insert_new(placements)
@@ -255,44 +255,51 @@ class Deduplicator:
 
         return timed
 
-    def _place_one(self, book: StoryBook, copy: NewCopy, fp: Fingerprint, ids: list[int]) -> Placement:
+    def _place_one(self, ledger: StoryLedger, copy: NewCopy, fp: Fingerprint, ids: list[int]) -> Placement:
         verdicts: dict[int, Verdict] = {}
         matched: set[int] = set()  # stories with a verified candidate
-        for other in filter(None, map(book.copy, ids)):
-            story_id = book.story_of.get(other.id)
+        for other in filter(None, map(ledger.copy, ids)):
+            story_id = ledger.story_of.get(other.id)
             if story_id in matched:  # judging the story verifies whatever else of it counts
                 continue
-            verdict = verdicts[other.id] = self._verify(book, copy, fp, other)
+            verdict = verdicts[other.id] = self._verify(ledger, copy, fp, other)
             if verdict.same_story and story_id is not None:
                 matched.add(story_id)
         member = Member(copy.id, copy.published_at, copy.fetched_at, fp.length, copy.url, copy.source_id)
         mine = StoredCopy(copy.id, copy.published_at, fp, copy.content_hash)
-        accepted, refused = self._accepted_stories(book, copy, fp, matched, verdicts)
+        accepted, refused = self._accepted_stories(ledger, copy, fp, matched, verdicts)
         if not accepted:
-            story = book.found(member)
+            story = ledger.found(member)
             reason = f"founded the story: {refused[0]}" if refused else _FOUNDED
-            book.place(mine, story.id, None, reason, stored=copy.stored)
+            ledger.place(mine, story.id, None, reason, stored=copy.stored)
             return Placement(story.id, True, None, reason)
         score, story_id, reason = accepted[0]
-        book.join(story_id, member)
-        book.place(mine, story_id, score, reason, tuple((s, sc) for sc, s, _ in accepted[1:]), copy.stored)
+        ledger.join(story_id, member)
+        ledger.place(mine, story_id, score, reason, tuple((s, sc) for sc, s, _ in accepted[1:]), copy.stored)
         return Placement(story_id, False, score, reason)
 
-    def detach(self, session: Session, copy_id: int, story_id: int | None, now: datetime) -> None:
+    def detach(
+        self, ledger: StoryLedger, index: CandidateIndex, copy_id: int, story_id: int | None, now: datetime
+    ) -> None:
         """Take a copy out of its story and the index (before re-placing a changed copy)."""
-        self.index.remove(session, copy_id)
-        conn = session.connection()
-        book = StoryBook(conn, lambda row: self._fingerprint_of(conn, row))
+        index.remove(copy_id)
         if story_id is not None:
-            book.load_stories([story_id])
-        book.leave(story_id, copy_id, now)
-        book.write()
+            ledger.load_stories([story_id])
+        ledger.leave(story_id, copy_id, now)
+        ledger.write()
 
     def candidates(
-        self, session: Session, copy: CopyFacts, keys: np.ndarray, probe: np.ndarray, limit: int = MAX_VERIFIED
+        self, index: CandidateIndex, copy: CopyFacts, keys: np.ndarray, probe: np.ndarray, limit: int = MAX_VERIFIED
     ) -> list[int]:
         """Ids of the stored copies sharing the most of the band `keys` with `copy` (ties: the older copy)."""
-        return self._best(self._hits(session, [copy], [keys], [probe])[0], copy.id, limit)
+        return self._best(self._hits(index, [copy], [keys], [probe])[0], copy.id, limit)
+
+    def verdicts(
+        self, ledger: StoryLedger, copy: CopyFacts, fp: Fingerprint, ids: Sequence[int]
+    ) -> list[tuple[int, Verdict]]:
+        """(copy id, verdict of `copy` against it) for each stored copy of `ids` (`ingest explain`)."""
+        ledger.load(ids)
+        return [(i, self._verify(ledger, copy, fp, ledger.copies[i])) for i in ids if i in ledger.copies]
 
     def _window(self, copy: CopyFacts) -> list[int]:
         """The index buckets a copy's candidates may be in: the ones next to its centre, and the undated."""
@@ -304,16 +311,20 @@ class Deduplicator:
         return time_bucket(copy.published_at or copy.fetched_at, self.params)
 
     def _hits(
-        self, session: Session, copies: Sequence[CopyFacts], keys: Sequence[np.ndarray], probes: Sequence[np.ndarray]
+        self,
+        index: CandidateIndex,
+        copies: Sequence[CopyFacts],
+        keys: Sequence[np.ndarray],
+        probes: Sequence[np.ndarray],
     ) -> list[Hits]:
         """What the index holds for each copy's band keys in its window.
 
         An undated copy may also be a late copy (an AMP page, a backfill) of a story published at
         any time: its probe keys search the whole store as well.
         """
-        hits = self.index.lookup(session, [(self._window(c), k) for c, k in zip(copies, keys, strict=True)])
+        hits = index.lookup([(self._window(c), k) for c, k in zip(copies, keys, strict=True)])
         return [
-            h.merged(self.index.probe(session, p)) if c.published_at is None else h
+            h.merged(index.probe(p)) if c.published_at is None else h
             for c, h, p in zip(copies, hits, probes, strict=True)
         ]
 
@@ -328,28 +339,29 @@ class Deduplicator:
             self.counters.candidates += int(ids.size)
         return ids[np.lexsort((ids, -shared))[:limit]].tolist()
 
-    def _verify(self, book: StoryBook, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
+    def _verify(self, ledger: StoryLedger, copy: CopyFacts, fp: Fingerprint, other: StoredCopy) -> Verdict:
         """`verify`, reading a stored copy's text from the store only if the pair needs aligning."""
         self.counters.verified += 1
 
         def texts() -> tuple[str, str]:
             self.counters.aligned += 1
-            own = fp.text or book.text(copy.id)  # a fingerprint made without its text (tests)
-            return own, other.fp.text or self._text(book, other)
+            own = fp.text or ledger.text(copy.id)  # a fingerprint made without its text (tests)
+            return own, other.fp.text or self._text(ledger, other)
 
         return verify(fp, other.fp, copy.published_at, other.published_at, self.params, texts)
 
-    def _fingerprint_of(self, conn: Connection, row: Row[*tuple[Any, ...]]) -> Fingerprint:
-        key = (row.id, row.content_hash)
+    def stored_fingerprint(self, columns: CopyColumns, read_text: ReadText) -> Fingerprint:
+        """A stored copy's Fingerprint: cached if placed here, else from its columns, else from its text."""
+        key = (columns.id, columns.content_hash)
         fp = self._cache.get(key)
         if fp is not None:
             self._cache.move_to_end(key)
             return fp
-        if row.shingles is not None:
-            return stored_fingerprint(row.signature, row.shingles, row.numbers, row.token_count)
+        if columns.shingles is not None:
+            return columns_fingerprint(columns.signature, columns.shingles, columns.numbers, columns.token_count)
         self.counters.refingerprinted += 1
-        fp = fingerprint(conn.scalar(select(CopyRow.text).where(CopyRow.id == row.id)) or "", self.params)
-        self._remember(row.id, row.content_hash, fp)
+        fp = fingerprint(read_text(columns.id), self.params)
+        self._remember(columns.id, columns.content_hash, fp)
         return fp
 
     def _remember(self, copy_id: int, content_hash: str, fp: Fingerprint) -> None:
@@ -360,12 +372,12 @@ class Deduplicator:
         if fp.text:
             self._keep_text(copy_id, content_hash, fp.text)
 
-    def _text(self, book: StoryBook, copy: StoredCopy) -> str:
+    def _text(self, ledger: StoryLedger, copy: StoredCopy) -> str:
         """A stored copy's fingerprinted text: from the texts cache, else read from the store."""
         key = (copy.id, copy.content_hash)
         text = self._texts.get(key)
         if text is None:
-            text = book.text(copy.id)
+            text = ledger.text(copy.id)
             self._keep_text(copy.id, copy.content_hash, text)
         else:
             self._texts.move_to_end(key)
@@ -377,13 +389,13 @@ class Deduplicator:
             self._texts.popitem(last=False)
 
     def _accepted_stories(
-        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, matched: set[int], verdicts: dict[int, Verdict]
+        self, ledger: StoryLedger, copy: NewCopy, fp: Fingerprint, matched: set[int], verdicts: dict[int, Verdict]
     ) -> tuple[list[tuple[float, int, str]], list[str]]:
         """(score, story, reason) of each `matched` story the copy may join, best first (ties: the older
         story); and why it may not join the others it matched (the outlet rule)."""
         accepted, refused = [], []
         for story_id in sorted(matched):
-            judged = self._judge_story(book, copy, fp, book.stories[story_id], verdicts)
+            judged = self._judge_story(ledger, copy, fp, ledger.stories[story_id], verdicts)
             if isinstance(judged, str):
                 refused.append(judged)
             elif judged is not None:
@@ -393,10 +405,10 @@ class Deduplicator:
         return accepted, refused
 
     def _judge_story(
-        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
+        self, ledger: StoryLedger, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
     ) -> tuple[float, str] | str | None:
         """(score, reason) if the copy joins `story`; why not, if only the outlet rule refuses it; None."""
-        judged = self._judge_members(book, copy, fp, story, verdicts)
+        judged = self._judge_members(ledger, copy, fp, story, verdicts)
         if judged is None or judged[0] >= self.params.outlet_containment:
             return judged
         own = sum(1 for m in story.members.values() if m.source_id == copy.source_id)
@@ -408,27 +420,27 @@ class Deduplicator:
         return judged
 
     def _judge_members(
-        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
+        self, ledger: StoryLedger, copy: NewCopy, fp: Fingerprint, story: Story, verdicts: dict[int, Verdict]
     ) -> tuple[float, str] | None:
         if story.canonical_id is not None:
-            verdict = self._verdict(book, copy, fp, story.canonical_id, verdicts)
+            verdict = self._verdict(ledger, copy, fp, story.canonical_id, verdicts)
             if verdict.same_story:
                 return verdict.score, f"matches the canonical copy {story.canonical_id}: {verdict.reason}"
         sample = story.recent(_MEMBER_SAMPLE)
-        agree = [cid for cid in sample if self._verdict(book, copy, fp, cid, verdicts).same_story]
+        agree = [cid for cid in sample if self._verdict(ledger, copy, fp, cid, verdicts).same_story]
         if sample and 2 * len(agree) >= len(sample):
             score = max(verdicts[c].score for c in agree)
             return score, f"matches {len(agree)} of {len(sample)} copies of the story (not its canonical copy)"
         return None
 
     def _verdict(
-        self, book: StoryBook, copy: NewCopy, fp: Fingerprint, other_id: int, verdicts: dict[int, Verdict]
+        self, ledger: StoryLedger, copy: NewCopy, fp: Fingerprint, other_id: int, verdicts: dict[int, Verdict]
     ) -> Verdict:
         """The verdict against `other_id`, verified now if it was not among the candidates."""
         if other_id not in verdicts:
-            other = book.copy(other_id)
+            other = ledger.copy(other_id)
             verdicts[other_id] = (
-                self._verify(book, copy, fp, other) if other else Verdict(False, 0.0, "no longer stored")
+                self._verify(ledger, copy, fp, other) if other else Verdict(False, 0.0, "no longer stored")
             )
         return verdicts[other_id]
 
@@ -478,7 +490,7 @@ def _holder_pairs(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, n
     flat, owner, place = flat[order], owner[order], place[order]
     starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
     lengths = np.diff(np.append(starts, flat.size))
-    earlier, later, position = [_EMPTY], [_EMPTY], [_EMPTY]
+    earlier, later, position = [EMPTY], [EMPTY], [EMPTY]
     for length in np.unique(lengths[lengths > 1]).tolist():  # runs of one length at a time
         first, second = np.triu_indices(length, 1)
         at = starts[lengths == length][:, None]
@@ -488,138 +500,26 @@ def _holder_pairs(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, n
     return np.concatenate(earlier), np.concatenate(later), np.concatenate(position)
 
 
-_EMPTY = np.empty(0, np.int64)
 _NO_SHINGLES = np.empty(0, np.uint32)
 
 
-def rebuild_index(session: Session, params: DedupParams = DEFAULT, batch: int = 5_000) -> int:
-    """Recompute every index row from the stored signatures and dates; returns copies indexed.
+def index_copies(
+    index: CandidateIndex, batches: Iterable[Sequence[StoredSignature]], params: DedupParams = DEFAULT
+) -> int:
+    """Empty `index` and index every copy of `batches` again; returns copies indexed.
 
     `ingest db reindex`: the keys depend on `params` (bands, rows, time window, sentence keys),
     so a change of them needs this. The band and probe keys come from the stored signature, the
     sentence keys from the stored text.
     """
-    index = BandIndex(params.bands + params.sentence_keys, banded=params.bands)
-    conn = session.connection()
-    index.clear(session)  # the new log rows tell other processes to reload
-    done, last = 0, 0
-    cols = (CopyRow.id, CopyRow.signature, CopyRow.published_at, CopyRow.text)
-    while rows := conn.execute(select(*cols).where(CopyRow.id > last).order_by(CopyRow.id).limit(batch)).all():
-        for r in rows:
-            signature = np.frombuffer(r.signature, dtype="<u4")
-            fp = Fingerprint(shingles=_NO_SHINGLES, signature=signature, text=body_text(r.text or ""))
+    index.clear()  # the new log rows tell other processes to reload
+    done = 0
+    for batch in batches:
+        for c in batch:
+            signature = np.frombuffer(c.signature, dtype="<u4")
+            fp = Fingerprint(shingles=_NO_SHINGLES, signature=signature, text=body_text(c.text))
             keys, probe = index_keys(fp, params), probe_keys(signature, params)
-            index.add(session, r.id, time_bucket(r.published_at, params), keys, probe)
-        index.flush(session)
-        done, last = done + len(rows), rows[-1].id
+            index.add(c.id, time_bucket(c.published_at, params), keys, probe)
+        index.flush()
+        done += len(batch)
     return done
-
-
-def replace_stories(session: Session, params: DedupParams = DEFAULT, batch: int = 500) -> int:
-    """Place every stored copy again, in publication order, with `params`; returns copies placed.
-
-    What applies improved dedup to a store already filled: the stories are dropped and rebuilt
-    as if the copies had arrived in publication order (undated last), each copy's fingerprint
-    recomputed from its stored text (the shingles depend on `params`) and its index rows
-    rewritten. One transaction: readers see the old stories until it commits.
-    """
-    conn = session.connection()
-    conn.execute(update(CopyRow).values(story_id=None, similarity=None, join_reason=None))
-    conn.execute(delete(StoryRow))
-    dedup = Deduplicator(params)
-    dedup.index.clear(session)
-    order = (CopyRow.published_at.is_(None), CopyRow.published_at, CopyRow.id)
-    ids = list(conn.execute(select(CopyRow.id).order_by(*order)).scalars())
-    for chunk in in_chunks(ids, batch):
-        dedup.place(session, _refingerprinted(conn, chunk, params))
-        dedup.index.flush(session)
-    return len(ids)
-
-
-def _refingerprinted(conn: Connection, ids: list[int], params: DedupParams) -> list[tuple[NewCopy, Fingerprint]]:
-    """The copies `ids` (in that order) as placement takes them, their stored fingerprints rewritten."""
-    cols = (CopyRow.id, CopyRow.published_at, CopyRow.fetched_at, CopyRow.content_hash, CopyRow.url)
-    rows = {r.id: r for r in conn.execute(select(*cols, CopyRow.source_id, CopyRow.text).where(CopyRow.id.in_(ids)))}
-    placing = []
-    for copy_id in ids:
-        r = rows[copy_id]
-        fp = fingerprint(r.text or "", params)
-        placing.append((NewCopy(r.id, r.published_at, r.fetched_at, r.content_hash, r.url, r.source_id), fp))
-    conn.execute(
-        update(CopyRow).where(CopyRow.id == bindparam("copy_id")),
-        [
-            {"copy_id": c.id, "signature": signature_bytes(fp), "shingles": shingle_bytes(fp)}
-            | {"numbers": numbers_text(fp), "token_count": fp.length}
-            for c, fp in placing
-        ],
-    )
-    return placing
-
-
-@dataclass(frozen=True, slots=True)
-class StoryVerdict:
-    """The verdict of a copy against one copy of a story."""
-
-    story_id: int
-    copy_id: int
-    url: str
-    verdict: Verdict
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    """`ingest explain URL`: where a stored copy is, why it joined, and how it compares now."""
-
-    copy_id: int
-    url: str
-    story_id: int | None
-    canonical_copy_id: int | None
-    join_reason: str | None
-    similarity: float | None
-    against_canonical: StoryVerdict | None  # None when the copy is its story's canonical copy
-    other_stories: list[StoryVerdict]  # best candidate copy of up to 3 other stories, best first
-
-
-def explain(session: Session, url: str, params: DedupParams = DEFAULT) -> Explanation | None:
-    """Explain the placement of the copy stored under `url` (or fetched from it); None if unknown.
-
-    The verdicts are computed now, from the index, with the same candidate lookup and
-    verification as placement: a story or an index changed since the copy joined shows here.
-    """
-    copy = session.scalar(select(CopyRow).where(CopyRow.url == url)) or session.scalar(
-        select(CopyRow).where(CopyRow.fetched_url == url).limit(1)
-    )
-    if copy is None:
-        return None
-    dedup = Deduplicator(params)
-    fp = dedup.fingerprint(copy.text)
-    story = session.get(StoryRow, copy.story_id) if copy.story_id is not None else None
-    canonical_id = story.canonical_copy_id if story is not None else None
-    against = None
-    if canonical_id is not None and canonical_id != copy.id:
-        against = _story_verdicts(session, dedup, copy, fp, [canonical_id])[0]
-    keys, probe = index_keys(fp, params), probe_keys(fp.signature, params)
-    ids = [c for c in dedup.candidates(session, copy, keys, probe, limit=10 * MAX_VERIFIED) if c != canonical_id]
-    best: dict[int, StoryVerdict] = {}
-    for sv in _story_verdicts(session, dedup, copy, fp, ids):
-        held = best.get(sv.story_id)
-        if sv.story_id != copy.story_id and (held is None or sv.verdict.score > held.verdict.score):
-            best[sv.story_id] = sv
-    others = sorted(best.values(), key=lambda sv: (-sv.verdict.score, sv.story_id))[:3]
-    return Explanation(
-        copy.id, copy.url, copy.story_id, canonical_id, copy.join_reason, copy.similarity, against, others
-    )
-
-
-def _story_verdicts(
-    session: Session, dedup: Deduplicator, copy: CopyRow, fp: Fingerprint, ids: Sequence[int]
-) -> list[StoryVerdict]:
-    conn = session.connection()
-    book = StoryBook(conn, lambda row: dedup._fingerprint_of(conn, row))
-    book.load(ids)
-    urls = dict(session.execute(select(CopyRow.id, CopyRow.url).where(CopyRow.id.in_(ids))).all())
-    return [
-        StoryVerdict(book.story_of.get(i) or 0, i, urls[i], dedup._verify(book, copy, fp, book.copies[i]))
-        for i in ids
-        if i in book.copies
-    ]

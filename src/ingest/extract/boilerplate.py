@@ -6,7 +6,7 @@ Three mechanisms, all pure:
   unrendered shortcodes, bare counters, short widget labels in Arabic/French/English).
 * `cut_trailing_block(lines)`: a "related articles" / comment-section heading in the last part of the
   text, and everything after it.
-* `RecurringLines`: per outlet, the fingerprints of lines seen on many distinct pages of that outlet.
+* `RecurringLines`: per outlet, the keys (`line_key`) of lines seen on many distinct pages of that outlet.
   A line seen on >= k pages is that outlet's boilerplate (a signature, a newsletter call, a
   disclaimer) and is stripped. The table is plain data (`to_rows` / `from_rows`) so the store can
   persist it; the crawl feeds it with `observe` after each article.
@@ -279,8 +279,8 @@ def is_dateline(line: str) -> bool:
     return len(line.split()) <= 6 and _DATELINE.match(line.strip()) is not None
 
 
-def fingerprint(line: str) -> int | None:
-    """64-bit fingerprint of a line's normalised form; None for lines with no words."""
+def line_key(line: str) -> int | None:
+    """64-bit hash of a line's normalised form (its key in `RecurringLines`); None for lines with no words."""
     norm = normalize(line)
     if not norm:
         return None
@@ -296,7 +296,7 @@ def _page_key(page: str) -> int:
 
 @dataclass
 class RecurringLines:
-    """Per-outlet table: line fingerprint -> the distinct pages (up to k) it was seen on.
+    """Per-outlet table: line key -> the distinct pages (up to k) it was seen on.
 
     `k`: pages needed before a line counts as boilerplate. `max_words`: longer lines are never
     stripped, because an outlet reuses background paragraphs across follow-up stories and those are
@@ -314,10 +314,10 @@ class RecurringLines:
         self._counter += 1
         key = _page_key(page) if page is not None else -self._counter
         table = self.tables.setdefault(source, {})
-        for fp in {fp for line in lines if (fp := fingerprint(line)) is not None}:
-            pages = table.get(fp, ())
+        for line_hash in {h for line in lines if (h := line_key(line)) is not None}:
+            pages = table.get(line_hash, ())
             if len(pages) < self.k and key not in pages:
-                table[fp] = (*pages, key)
+                table[line_hash] = (*pages, key)
         if len(table) > self.max_entries:
             self._prune(table)
 
@@ -328,8 +328,8 @@ class RecurringLines:
     def is_boilerplate(self, source: str, line: str) -> bool:
         if len(line.split()) > self.max_words:
             return False
-        fp = fingerprint(line)
-        return fp is not None and len(self.tables.get(source, {}).get(fp, ())) >= self.k
+        line_hash = line_key(line)
+        return line_hash is not None and len(self.tables.get(source, {}).get(line_hash, ())) >= self.k
 
     def strip(self, source: str, text: str) -> str:
         """`text` without the lines that recur on >= k pages of `source` (a leading dateline stays)."""

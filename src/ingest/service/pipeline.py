@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.config import Source
@@ -41,10 +41,12 @@ from ingest.extract.extractor import extract, settle
 from ingest.records import Article, FetchedPage, Rejection, RunStats
 from ingest.service.lifecycle import arm_extraction_process
 from ingest.store.archive import ArchivedPage, archive, pack
+from ingest.store.band_tables import BandTables
 from ingest.store.db import allocate_ids, upsert, write_transaction
 from ingest.store.fetch_state import fetch_state_row, record_fetch_state
 from ingest.store.models import CopyRow, SourceRow
 from ingest.store.recurring import load_recurring, save_recurring
+from ingest.store.story_ledger import DbStoryLedger
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,8 @@ class ArticleWriter:
 
     Before storing, lines that recur across pages of the same outlet (chrome the extractor
     could not tell from prose on a single page) are stripped; `Warmup` teaches `recurring`.
+    Placement gets the store's implementations of dedup's ports: the band index (`index`, one per
+    writer: it caches time buckets across transactions) and a story ledger per batch.
     """
 
     def __init__(
@@ -144,6 +148,7 @@ class ArticleWriter:
     ) -> None:
         self.source_ids = source_ids
         self.dedup = dedup
+        self.index = BandTables.for_params(dedup.params)
         self.stats = stats
         self.recurring = recurring or RecurringLines()
         self.timezones = dict(timezones or {})  # per source, for the days a backfill has stored
@@ -240,13 +245,15 @@ class ArticleWriter:
             record_fetch_state(session, aliases)
         if refetched:
             conn.execute(_REFETCHED, refetched)
+        if new or changed:
+            self.index.attach(session)  # once per transaction: it catches up with the other writers
         # New copies get their ids now and are inserted by placement, with their story.
         ids = allocate_ids(conn, CopyRow.__tablename__, len(new))
         rows = {copy_id: fields for copy_id, (_, fields, _) in zip(ids, new, strict=True)}
         placing = [(pos, _new_copy(i, fields, stored=False), fp) for i, (pos, fields, fp) in zip(ids, new, strict=True)]
         for position, existing, fields, fp in changed:
             # The text changed on re-fetch (a correction): re-evaluate its story membership.
-            self.dedup.detach(session, existing.id, existing.story_id, fields["fetched_at"])
+            self.dedup.detach(self._ledger(conn), self.index, existing.id, existing.story_id, fields["fetched_at"])
             conn.execute(update(CopyRow).where(CopyRow.id == existing.id).values(fields))
             placing.append((position, _new_copy(existing.id, fields), fp))
         placing.sort(key=lambda p: p[0])
@@ -255,11 +262,16 @@ class ArticleWriter:
         def insert_new(placements: Mapping[int, dict[str, Any]]) -> None:
             conn.execute(_NEW_COPIES, [{"id": i, **fields, **placements[i]} for i, fields in rows.items()])
 
-        for placement in self.dedup.place(session, [(copy, fp) for _, copy, fp in placing], insert_new):
+        batch = [(copy, fp) for _, copy, fp in placing]
+        for placement in self.dedup.place(self._ledger(conn), self.index, batch, insert_new):
             if placement.new_story:
                 self.stats.new_stories += 1
             else:
                 self.stats.copies_linked += 1
+
+    def _ledger(self, conn: Connection) -> DbStoryLedger:
+        """A story ledger for one placement batch (or one detach) of this transaction."""
+        return DbStoryLedger(conn, self.dedup.stored_fingerprint)
 
     def _fields(self, article: Article, prepared: Prepared) -> dict[str, Any]:
         fp = prepared.fingerprint

@@ -132,7 +132,7 @@ class IndexKeysRow(Base):
     # rest of placing a copy. A process loads the buckets of its time window by (bucket, copy_id).
     copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer)
-    # The copy's band keys, little-endian int64 (`ingest.dedup.bandindex`).
+    # The copy's band keys, little-endian int64 (`ingest.store.band_tables`).
     keys: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_lsh_keys_bucket_copy_id", "bucket", "copy_id"),)
@@ -142,7 +142,7 @@ class ProbeRow(Base):
     __tablename__ = "lsh_probe"
 
     # One row per copy, appended in id order: the copies' probe keys are read all at once, by a
-    # process that must search the whole store (`ingest.dedup.bandindex`). A row per key put each insert
+    # process that must search the whole store (`ingest.store.band_tables`). A row per key put each insert
     # at a random page of a store-wide B-tree.
     copy_id: Mapped[int] = mapped_column(ForeignKey("article_copies.id", ondelete="CASCADE"), primary_key=True)
     # The copy's probe keys, little-endian int64.

@@ -1,33 +1,38 @@
-"""The stories a batch of placements touches, held in memory for one write transaction.
+"""The store's story ledger: the copies and stories a batch of placements touches, for one write transaction.
 
-Placing copies one statement at a time costs ~6 round trips per copy (read the candidates,
-their stories, the story's members; write the copy, the story, its election), more than the
-decisions themselves. A `StoryBook` reads what a batch needs in a few bulk queries, lets
-placement decide in memory, copies placed earlier in the batch being visible to later ones,
-and writes every change back in a few executemany statements.
+`DbStoryLedger` implements `ingest.dedup.ports.StoryLedger`. Placing copies one statement at a
+time costs ~6 round trips per copy (read the candidates, their stories, the story's members;
+write the copy, the story, its election), more than the decisions themselves. The ledger reads
+what a batch needs in a few bulk queries, lets placement decide in memory, copies placed earlier
+in the batch being visible to later ones, and writes every change back in a few executemany
+statements. The election it re-runs on every change of membership is dedup's
+(`ingest.dedup.election`).
 
-A book lives for one transaction: the store's writer lock keeps other processes out while it
+A ledger lives for one transaction: the store's writer lock keeps other processes out while it
 is open, so what it holds cannot go stale.
 
-Election, kept here because every change of membership re-runs it: the canonical copy is the
-earliest published (undated copies last), then the most complete (most words), then the
-smallest URL.
+The functions below it are the other reads and writes of the dedup commands (`ingest db reindex`,
+`ingest explain`, through `ingest.service.reindex` and `ingest.service.explain`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
-from ingest.dedup.fingerprint import Fingerprint, body_text
+from ingest.dedup import election
+from ingest.dedup.election import Member, Story
+from ingest.dedup.fingerprint import body_text
+from ingest.dedup.ports import CopyColumns, InsertNew, StoredCopy, StoredFingerprint, StoredSignature
 from ingest.store.db import allocate_ids, in_chunks
 from ingest.store.models import CopyRow, StoryRow
 
-__all__ = ["Member", "StoredCopy", "Story", "StoryBook", "election_key"]
+__all__ = ["DbStoryLedger"]
 
 _COPIES = select(
     CopyRow.id,
@@ -73,48 +78,6 @@ _DELETE_STORY = delete(StoryRow).where(StoryRow.id == bindparam("story"))
 
 
 @dataclass(frozen=True, slots=True)
-class Member:
-    """What election and counting need of a copy of a story."""
-
-    id: int
-    published_at: datetime | None
-    fetched_at: datetime
-    token_count: int
-    url: str
-    source_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCopy:
-    """What verification needs of a copy: its fingerprint and publication time."""
-
-    id: int
-    published_at: datetime | None
-    fp: Fingerprint
-    content_hash: str = ""  # which text `fp` is of (a re-fetched copy may have changed)
-
-
-@dataclass(slots=True)
-class Story:
-    """A story as the batch sees it. `id` is negative until a story founded here is written."""
-
-    id: int
-    members: dict[int, Member]
-    canonical_id: int | None
-    updated_at: datetime | None = None  # set when its membership changed in this batch
-    created_at: datetime | None = None  # of a story founded in this batch
-
-    @property
-    def canonical(self) -> Member | None:
-        return self.members.get(self.canonical_id) if self.canonical_id is not None else None
-
-    def recent(self, limit: int) -> list[int]:
-        """Its `limit` most recently fetched copies: a long-running story is judged on a sample."""
-        newest = sorted(self.members.values(), key=lambda m: (m.fetched_at, m.id), reverse=True)
-        return [m.id for m in newest[:limit]]
-
-
-@dataclass(frozen=True, slots=True)
 class _Placed:
     story_id: int | None
     similarity: float | None
@@ -123,18 +86,13 @@ class _Placed:
     stored: bool  # the copy's row exists (else the caller inserts it, with its placement)
 
 
-def election_key(member: Member) -> tuple[bool, float, int, str]:
-    """Earliest published first (undated last), then most words, then smallest URL."""
-    published = member.published_at
-    return (published is None, published.timestamp() if published else 0.0, -member.token_count, member.url)
-
-
 @dataclass
-class StoryBook:
-    """Copies and stories read for one batch, and the changes placement made to them."""
+class DbStoryLedger:
+    """Copies and stories read for one batch, and the changes placement made to them
+    (`ingest.dedup.ports.StoryLedger` on the store)."""
 
     conn: Connection
-    fingerprint_of: Callable[[Row[*tuple[Any, ...]]], Fingerprint]  # a stored copy's fingerprint, from its row
+    stored_fingerprint: StoredFingerprint  # a stored copy's Fingerprint, from its columns
     copies: dict[int, StoredCopy] = field(default_factory=dict)
     story_of: dict[int, int | None] = field(default_factory=dict)  # copy id -> story id
     stories: dict[int, Story] = field(default_factory=dict)
@@ -149,7 +107,11 @@ class StoryBook:
         stories: set[int] = set()
         for chunk in in_chunks(wanted):
             for row in self.conn.execute(_COPIES, {"ids": chunk}):
-                self.copies[row.id] = StoredCopy(row.id, row.published_at, self.fingerprint_of(row), row.content_hash)
+                columns = CopyColumns(
+                    row.id, row.content_hash, row.signature, row.shingles, row.numbers, row.token_count
+                )
+                fp = self.stored_fingerprint(columns, self.stored_text)
+                self.copies[row.id] = StoredCopy(row.id, row.published_at, fp, row.content_hash)
                 self.story_of[row.id] = row.story_id
                 if row.story_id is not None:
                     stories.add(row.story_id)
@@ -176,34 +138,29 @@ class StoryBook:
     def text(self, copy_id: int) -> str:
         """A stored copy's fingerprinted text ("" if it is not stored): read only for the pairs `align` needs."""
         if copy_id not in self._texts:
-            raw = self.conn.scalar(select(CopyRow.text).where(CopyRow.id == copy_id))
-            self._texts[copy_id] = body_text(raw or "")
+            self._texts[copy_id] = body_text(self.stored_text(copy_id))
         return self._texts[copy_id]
+
+    def stored_text(self, copy_id: int) -> str:
+        """A stored copy's whole text, as stored ("" if it is not stored)."""
+        return self.conn.scalar(select(CopyRow.text).where(CopyRow.id == copy_id)) or ""
 
     # -- changes ------------------------------------------------------------------------------
     def found(self, member: Member) -> Story:
         """A new story of one copy (written, and given its id, by `write`)."""
         self._founded += 1
-        story = Story(-self._founded, {member.id: member}, member.id, member.fetched_at, member.fetched_at)
+        story = election.founded(-self._founded, member)
         self.stories[story.id] = story
         return story
 
     def join(self, story_id: int, member: Member) -> None:
-        story = self.stories[story_id]
-        story.members[member.id] = member
-        canonical = story.canonical
-        if canonical is None or election_key(member) < election_key(canonical):
-            story.canonical_id = member.id
-        story.updated_at = member.fetched_at
+        election.joined(self.stories[story_id], member)
 
     def leave(self, story_id: int | None, copy_id: int, now: datetime) -> None:
         """Take a copy out of its story (re-electing it; a story left empty is deleted)."""
         story = self.stories.get(story_id) if story_id is not None else None
         if story is not None:
-            story.members.pop(copy_id, None)
-            if story.canonical_id == copy_id:
-                story.canonical_id = min(story.members.values(), key=election_key).id if story.members else None
-            story.updated_at = now
+            election.left(story, copy_id, now)
         self.story_of[copy_id] = None
         self._placed[copy_id] = _Placed(None, None, None, (), stored=True)
 
@@ -224,7 +181,7 @@ class StoryBook:
         self._placed[copy.id] = _Placed(story_id, similarity, reason, also, stored)
 
     # -- write back ---------------------------------------------------------------------------
-    def write(self, insert_new: Callable[[Mapping[int, dict[str, Any]]], None] | None = None) -> dict[int, int]:
+    def write(self, insert_new: InsertNew | None = None) -> dict[int, int]:
         """Write the batch back in foreign-key order: new stories, new copies, placements, elections.
 
         `insert_new` stores the copies placed here but not stored yet, given their placement
@@ -279,3 +236,73 @@ def _election_row(story: Story, resolve: Callable[[int], int]) -> dict[str, Any]
         "sources": len({m.source_id for m in story.members.values()}),
         "now": story.updated_at,
     }
+
+
+# -- the dedup commands' reads and writes ----------------------------------------------------------
+
+
+def copies_by_id(session: Session, batch: int) -> Iterator[list[StoredSignature]]:
+    """Every stored copy's `StoredSignature`, `batch` at a time in id order (`ingest db reindex`)."""
+    conn = session.connection()
+    last = 0
+    cols = (CopyRow.id, CopyRow.signature, CopyRow.published_at, CopyRow.text)
+    while rows := conn.execute(select(*cols).where(CopyRow.id > last).order_by(CopyRow.id).limit(batch)).all():
+        yield [StoredSignature(r.id, r.signature, r.published_at, r.text or "") for r in rows]
+        last = rows[-1].id
+
+
+def drop_stories(session: Session) -> list[int]:
+    """Take every copy out of its story and delete the stories; returns the copy ids in publication
+    order (undated last), the order `ingest db reindex --replace` places them in again."""
+    conn = session.connection()
+    conn.execute(update(CopyRow).values(story_id=None, similarity=None, join_reason=None))
+    conn.execute(delete(StoryRow))
+    order = (CopyRow.published_at.is_(None), CopyRow.published_at, CopyRow.id)
+    return list(conn.execute(select(CopyRow.id).order_by(*order)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class PlacingColumns:
+    """What placing a stored copy again needs of it."""
+
+    id: int
+    published_at: datetime | None
+    fetched_at: datetime
+    content_hash: str
+    url: str
+    source_id: int
+    text: str
+
+
+def copies_to_place(session: Session, ids: Sequence[int]) -> list[PlacingColumns]:
+    """The stored copies `ids`, in that order."""
+    cols = (CopyRow.id, CopyRow.published_at, CopyRow.fetched_at, CopyRow.content_hash, CopyRow.url)
+    query = select(*cols, CopyRow.source_id, CopyRow.text).where(CopyRow.id.in_(ids))
+    rows = {r.id: r for r in session.connection().execute(query)}
+    return [
+        PlacingColumns(r.id, r.published_at, r.fetched_at, r.content_hash, r.url, r.source_id, r.text or "")
+        for r in (rows[i] for i in ids)
+    ]
+
+
+def rewrite_fingerprints(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Store recomputed fingerprint columns: rows of "copy_id" plus the columns to set."""
+    if rows:
+        session.connection().execute(update(CopyRow).where(CopyRow.id == bindparam("copy_id")), rows)
+
+
+def copy_at(session: Session, url: str) -> CopyRow | None:
+    """The copy stored under `url`, else one fetched from it."""
+    return session.scalar(select(CopyRow).where(CopyRow.url == url)) or session.scalar(
+        select(CopyRow).where(CopyRow.fetched_url == url).limit(1)
+    )
+
+
+def canonical_copy_of(session: Session, story_id: int | None) -> int | None:
+    """The canonical copy of a story (None for no story)."""
+    story = session.get(StoryRow, story_id) if story_id is not None else None
+    return story.canonical_copy_id if story is not None else None
+
+
+def urls_of(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    return dict(session.execute(select(CopyRow.id, CopyRow.url).where(CopyRow.id.in_(ids))).all())

@@ -1,5 +1,8 @@
 """The MinHash LSH band index: persistent in the store, cached in the process a time bucket at a time.
 
+`BandTables` implements dedup's `CandidateIndex` port (`ingest.dedup.ports`); the sorted runs
+it caches and the hits it returns are dedup's (`ingest.dedup.candidates`).
+
 Every indexed copy has one row in `lsh_keys`: its time bucket and its band keys as one blob
 (little-endian int64), and one row in `lsh_probe`: its probe keys, as one blob too. One row per
 copy, not one per key: B-tree inserts at random pages were the largest part of indexing a copy,
@@ -26,28 +29,26 @@ cache until eviction: they only propose a candidate that verification then reads
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, delete, event, func, select
 from sqlalchemy.orm import Session
 
-from ingest.dedup.fingerprint import DEFAULT
+from ingest.dedup.candidates import BAND_POINTS, EMPTY, Hits, KeyRuns, key_points
+from ingest.dedup.fingerprint import DEFAULT, DedupParams
 from ingest.store.db import in_chunks
 from ingest.store.models import IndexKeysRow, IndexLogRow, ProbeRow
 
-__all__ = ["BAND_POINTS", "MIN_POINTS", "SENTENCE_POINTS", "BandIndex", "Hits", "key_points"]
+__all__ = ["BandTables"]
 
 # A process that finds more than this many copies indexed by others since its last transaction
 # drops its cache and reloads the buckets it needs, instead of patching them copy by copy.
 _RESYNC_LIMIT = 20_000
 _FETCH = 50_000  # rows per fetch when loading keys
-_MERGE_AT = 200_000  # entries added to a cached bucket before they are merged into its arrays
 # Plain driver SQL for the bulk paths: SQLAlchemy's per-row parameter processing would cost more
 # than the database spends storing the rows.
 _LOAD_BUCKET = "SELECT copy_id, keys FROM lsh_keys WHERE bucket = ?"
@@ -57,122 +58,13 @@ _INSERT_PROBE = "INSERT INTO lsh_probe (copy_id, keys) VALUES (?, ?)"
 _INSERT_LOG = "INSERT INTO lsh_log (copy_id, bucket) VALUES (?, ?)"
 
 
-# What a shared key counts towards a candidate's rank: a band key (or a probe key) two points, a
-# sentence key one. A candidate needs `MIN_POINTS`: one band key, or two sentence keys. On the ANT
-# corpus a copy shares one sentence key with ~7 unrelated copies of its weeks (a stock sentence:
-# "the ministry said in a statement that ...") and two with ~0.16; its labelled copies found by
-# sentence keys alone share 2-4 (one shares a single key).
-BAND_POINTS = 2
-SENTENCE_POINTS = 1
-MIN_POINTS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Hits:
-    """Copies sharing keys with a query: ids and the points of the keys each shares (`BAND_POINTS`)."""
-
-    ids: np.ndarray
-    counts: np.ndarray
-
-    @staticmethod
-    def per_query(n: int, queries: np.ndarray, ids: np.ndarray, points: np.ndarray | None = None) -> list[Hits]:
-        """The Hits of each of `n` queries, from (query number, id of a copy holding one of its keys) pairs
-        and the points of each pair's key (`BAND_POINTS` each if not given)."""
-        # One sort groups the pairs by query, then by copy: (query << 32 | copy id) is unique per pair.
-        codes, where = np.unique((queries.astype(np.int64) << 32) | ids, return_inverse=True)
-        weights = np.full(where.size, BAND_POINTS, np.int64) if points is None else points
-        counts = np.bincount(where.ravel(), weights, minlength=codes.size).astype(np.int64)
-        edges = np.searchsorted(codes >> 32, np.arange(n + 1)).tolist()
-        copies = codes & 0xFFFFFFFF
-        return [Hits(copies[lo:hi], counts[lo:hi]) for lo, hi in itertools.pairwise(edges)]
-
-    def merged(self, other: Hits) -> Hits:
-        """Both hits, counts summed per copy."""
-        if not other.ids.size:
-            return self
-        ids, where = np.unique(np.concatenate([self.ids, other.ids]), return_inverse=True)
-        counts = np.bincount(where, np.concatenate([self.counts, other.counts]), minlength=ids.size)
-        return Hits(ids, counts.astype(np.int64))
-
-
-_EMPTY = np.empty(0, np.int64)
-
-
-@dataclass(slots=True)
-class _Bucket:
-    """A bucket's (key, copy id) entries, sorted by key, in a large run and a small recent one.
-
-    Copies indexed after the bucket was loaded are collected as arrays and sorted into the recent
-    run when the bucket is next searched (once per batch), and the recent run into the large one
-    past `_MERGE_AT` entries: numpy's stable sort (timsort) merges already sorted runs in linear
-    time, so neither costs a full sort.
-    """
-
-    keys: np.ndarray  # int64, sorted
-    ids: np.ndarray  # int64, the copy of each key
-    recent_keys: np.ndarray = field(default_factory=lambda: _EMPTY)
-    recent_ids: np.ndarray = field(default_factory=lambda: _EMPTY)
-    added: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (keys, ids) not sorted in yet
-
-    @property
-    def size(self) -> int:
-        return int(self.keys.size + self.recent_keys.size) + sum(k.size for k, _ in self.added)
-
-    def add(self, copy_id: int, keys: np.ndarray) -> None:
-        self.added.append((keys, np.full(keys.size, copy_id, dtype=np.int64)))
-
-    def pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (position in `keys`, copy id) where the copy holds that key, in two arrays."""
-        self._settle()
-        at, ids = _pairs(self.keys, self.ids, keys)
-        if self.recent_keys.size:
-            at_recent, ids_recent = _pairs(self.recent_keys, self.recent_ids, keys)
-            at, ids = np.concatenate([at, at_recent]), np.concatenate([ids, ids_recent])
-        return at, ids
-
-    def _settle(self) -> None:
-        if not self.added:
-            return
-        keys, ids = _merge(
-            [self.recent_keys, *(k for k, _ in self.added)], [self.recent_ids, *(i for _, i in self.added)]
-        )
-        self.added = []
-        if keys.size > _MERGE_AT:
-            self.keys, self.ids = _merge([self.keys, keys], [self.ids, ids])
-            keys, ids = _EMPTY, _EMPTY
-        self.recent_keys, self.recent_ids = keys, ids
-
-
-def _merge(keys: list[np.ndarray], ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The entries of several runs, as one run sorted by key."""
-    all_keys, all_ids = np.concatenate(keys), np.concatenate(ids)
-    order = np.argsort(all_keys, kind="stable")
-    return all_keys[order], all_ids[order]
-
-
-def _pairs(sorted_keys: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(position in `keys`, copy id) of every entry of a sorted run whose key is one of `keys`."""
-    if not sorted_keys.size:
-        return _EMPTY, _EMPTY
-    # Sorted needles: numpy narrows each binary search with the previous one (~4x faster here).
-    order = np.argsort(keys)
-    needles = keys[order]
-    lo = np.searchsorted(sorted_keys, needles)
-    found = np.flatnonzero(sorted_keys[np.minimum(lo, sorted_keys.size - 1)] == needles)  # most match nothing
-    lo = lo[found]
-    runs = np.searchsorted(sorted_keys, needles[found], "right") - lo
-    at = np.repeat(order[found], runs)
-    # Each hit's run of equal keys, laid end to end: its start repeated, plus 0..run-1.
-    offsets = np.arange(at.size) - np.repeat(np.cumsum(runs) - runs, runs)
-    return at, ids[np.repeat(lo, runs) + offsets]
-
-
-class BandIndex:
-    """The index as one process sees it. Use it only inside write transactions of the store.
+class BandTables:
+    """The index as one process sees it. Use it only inside write transactions of the store,
+    each joined once with `attach` before placement uses it.
 
     `bands` is the number of keys each copy is indexed under (`DedupParams.bands` band keys,
-    then `DedupParams.sentence_keys` sentence keys, `ingest.dedup.index_keys`); probe keys are
-    kept apart.
+    then `DedupParams.sentence_keys` sentence keys: `ingest.dedup.deduplicator.index_keys`);
+    probe keys are kept apart.
     """
 
     def __init__(
@@ -186,13 +78,18 @@ class BandIndex:
         self.max_entries = max_entries
         self.loaded_entries = 0
         self.write_seconds = 0.0  # spent writing index rows (benchmarks)
-        self._buckets: OrderedDict[int, _Bucket] = OrderedDict()
-        self._probes: _Bucket | None = None  # every copy's probe keys, once a probe needed them
+        self._buckets: OrderedDict[int, KeyRuns] = OrderedDict()
+        self._probes: KeyRuns | None = None  # every copy's probe keys, once a probe needed them
         # (copy id, bucket, band keys, probe keys) not yet written
         self._pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []
         self._own: set[int] = set()  # copies this process indexed since the last sync
         self._session: Session | None = None
         self._seen: int | None = None  # the last lsh_log sequence this cache reflects
+
+    @classmethod
+    def for_params(cls, params: DedupParams = DEFAULT) -> BandTables:
+        """The index of copies fingerprinted with `params` (its band keys, then its sentence keys)."""
+        return cls(params.bands + params.sentence_keys, banded=params.bands)
 
     @property
     def cached_buckets(self) -> int:
@@ -204,9 +101,24 @@ class BandIndex:
         if session is self._session:
             return
         self._session = session
-        event.listen(session, "before_commit", self.flush)
-        event.listen(session, "after_rollback", self._forget)
+        if not event.contains(session, "before_commit", self._before_commit):  # a session reused after a commit
+            event.listen(session, "before_commit", self._before_commit)
+            event.listen(session, "after_commit", self._detach)
+            event.listen(session, "after_rollback", self._forget)
         self._sync(session.connection())
+
+    def _detach(self, _session: Session) -> None:
+        """After a commit: the next transaction must `attach` (and catch up) before it searches."""
+        self._session = None
+
+    def _conn(self) -> Connection:
+        """The connection of the transaction joined last (`attach`)."""
+        if self._session is None:
+            raise RuntimeError("the band index is used outside a transaction: attach it to the session first")
+        return self._session.connection()
+
+    def _before_commit(self, session: Session) -> None:
+        self._write_pending(session.connection())
 
     def _forget(self, _session: Session) -> None:
         self._drop_cache()
@@ -252,19 +164,18 @@ class BandIndex:
                     probes.add(copy_id, _keys(blob))
 
     # -- reads ------------------------------------------------------------------------------------
-    def lookup(self, session: Session, queries: Sequence[tuple[Sequence[int], np.ndarray]]) -> list[Hits]:
+    def lookup(self, queries: Sequence[tuple[Sequence[int], np.ndarray]]) -> list[Hits]:
         """For each (buckets, band keys) query: the copies in those buckets sharing any of the keys.
 
         From the cache (loading buckets as needed), one vectorised search per bucket for all the
         queries at once: a batch of copies costs a few numpy calls, not a few per copy.
         """
-        self.attach(session)
-        conn = session.connection()
+        conn = self._conn()
         asking: dict[int, list[int]] = {}  # bucket -> the queries that look in it
         for q, (buckets, _keys) in enumerate(queries):
             for b in buckets:
                 asking.setdefault(b, []).append(q)
-        owners, ids, points = [_EMPTY], [_EMPTY], [_EMPTY]
+        owners, ids, points = [EMPTY], [EMPTY], [EMPTY]
         for b, qs in asking.items():
             keys = [queries[q][1] for q in qs]
             owner = np.repeat(np.array(qs, dtype=np.int64), [k.size for k in keys])
@@ -274,16 +185,15 @@ class BandIndex:
             points.append(key_points(np.concatenate([np.arange(k.size) for k in keys])[at], self.banded))
         return Hits.per_query(len(queries), np.concatenate(owners), np.concatenate(ids), np.concatenate(points))
 
-    def probe(self, session: Session, keys: np.ndarray) -> Hits:
+    def probe(self, keys: np.ndarray) -> Hits:
         """Copies sharing any of the probe `keys`, in any bucket (the count is of keys shared)."""
-        self.attach(session)
         if self._probes is None:
-            self._probes = self._loaded(session.connection(), _LOAD_PROBES)
+            self._probes = self._loaded(self._conn(), _LOAD_PROBES)
         _, ids = self._probes.pairs(keys)
         found, counts = np.unique(ids, return_counts=True)
         return Hits(found, BAND_POINTS * counts.astype(np.int64))
 
-    def _bucket(self, conn: Connection, b: int) -> _Bucket:
+    def _bucket(self, conn: Connection, b: int) -> KeyRuns:
         bucket = self._buckets.get(b)
         if bucket is not None:
             self._buckets.move_to_end(b)
@@ -295,7 +205,7 @@ class BandIndex:
             self.loaded_entries -= old.size
         return bucket
 
-    def _loaded(self, conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> _Bucket:
+    def _loaded(self, conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> KeyRuns:
         """The keys of the (copy id, keys blob) rows `sql` selects, pending writes included, as one sorted run.
 
         Rows are turned into arrays `_FETCH` at a time: a million rows as Python tuples would
@@ -303,7 +213,7 @@ class BandIndex:
         sentence keys existed hold band keys only until `ingest db reindex`.
         """
         self._write_pending(conn)
-        keys, ids = [_EMPTY], [_EMPTY]
+        keys, ids = [EMPTY], [EMPTY]
         cursor = conn.connection.cursor()  # the transaction's own connection: sees pending writes
         try:
             cursor.execute(_driver_sql(conn, sql), params)
@@ -314,17 +224,16 @@ class BandIndex:
                 ids.append(np.repeat(np.array(copies, np.int64), widths))
         finally:
             cursor.close()
-        all_keys = np.concatenate(keys)
-        order = np.argsort(all_keys)
-        return _Bucket(all_keys[order], np.concatenate(ids)[order])
+        return KeyRuns.of(np.concatenate(keys), np.concatenate(ids))
 
     # -- writes -----------------------------------------------------------------------------------
-    def add(self, session: Session, copy_id: int, bucket: int, keys: np.ndarray, probe: np.ndarray) -> None:
+    def add(self, copy_id: int, bucket: int, keys: np.ndarray, probe: np.ndarray) -> None:
         """Index a copy under its band `keys` and `probe` keys (written with the transaction,
         visible to this process's lookups at once)."""
         if keys.size != self.bands:
             raise ValueError(f"{keys.size} band keys given to an index of {self.bands} bands")
-        self.attach(session)
+        if self._session is None:
+            raise RuntimeError("the band index is used outside a transaction: attach it to the session first")
         self._pending.append((copy_id, bucket, keys, probe))
         self._own.add(copy_id)
         held = self._buckets.get(bucket)
@@ -334,26 +243,24 @@ class BandIndex:
         if self._probes is not None:
             self._probes.add(copy_id, probe)
 
-    def remove(self, session: Session, copy_id: int) -> None:
+    def remove(self, copy_id: int) -> None:
         """Take a copy out of the stored index (its cached entries age out, see the module docstring)."""
-        self.attach(session)
-        self.flush(session)
-        conn = session.connection()
+        conn = self._conn()
+        self._write_pending(conn)
         conn.execute(delete(ProbeRow).where(ProbeRow.copy_id == copy_id))
         conn.execute(delete(IndexKeysRow).where(IndexKeysRow.copy_id == copy_id))
 
-    def clear(self, session: Session) -> None:
+    def clear(self) -> None:
         """Empty the stored index (before a rebuild). The log is kept: its sequence must only grow."""
-        self.attach(session)
-        conn = session.connection()
+        conn = self._conn()
         conn.execute(delete(ProbeRow))
         conn.execute(delete(IndexKeysRow))
         self._pending.clear()
         self._drop_cache()
 
-    def flush(self, session: Session) -> None:
+    def flush(self) -> None:
         """Write the pending rows (also done before each commit)."""
-        self._write_pending(session.connection())
+        self._write_pending(self._conn())
 
     def _write_pending(self, conn: Connection) -> None:
         if not self._pending:
@@ -367,11 +274,6 @@ class BandIndex:
         conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _, _ in self._pending])
         self._pending.clear()
         self.write_seconds += time.perf_counter() - started
-
-
-def key_points(positions: np.ndarray, banded: int) -> np.ndarray:
-    """The points of shared keys by their position among a copy's keys (band keys first, `banded` of them)."""
-    return np.where(positions < banded, BAND_POINTS, SENTENCE_POINTS).astype(np.int64)
 
 
 def _keys(blob: bytes) -> np.ndarray:
