@@ -70,6 +70,7 @@ def _child_text(el: lxml.etree._Element, *names: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------- dates
 
+
 def parse_date(text: str | None, default_tz: tzinfo = UTC) -> datetime | None:
     """RFC 822 (RSS), ISO 8601 / W3C (Atom, sitemaps) or a bare date; aware UTC, or None.
 
