@@ -44,7 +44,7 @@ from ingest.dedup.deduplicator import Deduplicator, index_keys
 from ingest.dedup.fingerprint import DEFAULT, band_keys, fingerprint
 from ingest.dedup.similarity import verify
 from ingest.records import Article, RunStats
-from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources
+from ingest.service.pipeline import ArticleWriter, PageResult, TextForms, ensure_sources
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow
 
@@ -117,7 +117,7 @@ def load_store(url: str, rows: Sequence[dict[str, Any]]) -> tuple[dict[str, int]
     for i in range(0, len(ordered), BATCH):
         articles = [as_article(r) for r in ordered[i : i + BATCH]]
         with write_transaction(engine) as session:
-            writer.write_all(session, [Extracted(a, 200, a.fetched_at, prepared=Prepared.of(a)) for a in articles])
+            writer.write_all(session, [PageResult(a, 200, a.fetched_at, forms=TextForms.of(a)) for a in articles])
     seconds = time.perf_counter() - started
     with engine.connect() as conn:
         placed = {url.rsplit("/", 1)[1]: story for url, story in conn.execute(select(CopyRow.url, CopyRow.story_id))}

@@ -63,7 +63,7 @@ from ingest.dedup.deduplicator import (
 )
 from ingest.dedup.fingerprint import fingerprint, probe_keys
 from ingest.records import Article, RunStats
-from ingest.service.pipeline import ArticleWriter, Extracted, Prepared, ensure_sources, tune_gc
+from ingest.service.pipeline import ArticleWriter, PageResult, TextForms, ensure_sources, tune_gc
 from ingest.store.band_tables import BandTables
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow, StoryRow
@@ -344,11 +344,11 @@ def timed(url: str, workload: Path, spawned: float, limit: int, cache_mb: int = 
     for i in range(0, len(docs), BATCH):
         articles = [as_article(doc) for doc in docs[i : i + BATCH]]
         t0 = time.perf_counter()
-        prepared = [Prepared.of(article) for article in articles]
+        prepared = [TextForms.of(article) for article in articles]
         preparing += time.perf_counter() - t0
         with write_transaction(engine) as session:
             writer.write_all(
-                session, [Extracted(a, 200, a.fetched_at, prepared=p) for a, p in zip(articles, prepared, strict=True)]
+                session, [PageResult(a, 200, a.fetched_at, forms=p) for a, p in zip(articles, prepared, strict=True)]
             )
         first_placed = first_placed or time.time() - spawned
     elapsed = time.perf_counter() - started
@@ -382,7 +382,7 @@ def first_undated(engine: Engine, writer: ArticleWriter, doc: Doc) -> float:
     late = replace(as_article(doc), url=f"{doc.url}/amp", published_at=None, fetched_at=doc.published_at + SPAN)
     started = time.perf_counter()
     with write_transaction(engine) as session:
-        writer.write(session, Extracted(late, 200, late.fetched_at))
+        writer.write(session, PageResult(late, 200, late.fetched_at))
     return time.perf_counter() - started
 
 
@@ -406,7 +406,7 @@ def dev_on_empty_store() -> dict[str, float]:
         writer = ArticleWriter(ids, Deduplicator(), RunStats())
         with write_transaction(engine) as session:
             for doc in docs:
-                writer.write(session, Extracted(as_article(doc), 200, doc.published_at))
+                writer.write(session, PageResult(as_article(doc), 200, doc.published_at))
         scores = pair_scores(engine, docs, "dev:")
         engine.dispose()
         return scores

@@ -10,7 +10,7 @@ from ingest.config import Source
 from ingest.dedup.deduplicator import Deduplicator
 from ingest.extract.boilerplate import RecurringLines
 from ingest.records import Article, RunStats
-from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.service.pipeline import ArticleWriter, PageResult, ensure_sources
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow
 
@@ -34,7 +34,7 @@ def write(engine: Engine, *articles: Article) -> tuple[RunStats, list[str]]:
         ensure_sources(engine, [Source(name="x", homepage="https://x.ma/")]), Deduplicator(), stats, recurring
     )
     with write_transaction(engine) as session:
-        writer.write_all(session, [Extracted(a, 200, AT) for a in articles])
+        writer.write_all(session, [PageResult(a, 200, AT) for a in articles])
     with engine.connect() as conn:
         texts = list(conn.execute(select(CopyRow.text).order_by(CopyRow.url)).scalars())
     return stats, texts

@@ -17,7 +17,7 @@ from ingest.config import Source
 from ingest.dedup.deduplicator import Deduplicator
 from ingest.dedup.fingerprint import DEFAULT, DedupParams
 from ingest.records import Article, RunStats
-from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.service.pipeline import ArticleWriter, PageResult, ensure_sources
 from ingest.store import band_tables
 from ingest.store.band_tables import BandTables
 from ingest.store.db import write_transaction
@@ -46,7 +46,7 @@ def writer(engine: Engine, params: DedupParams = DEFAULT) -> ArticleWriter:
 
 def write(engine: Engine, w: ArticleWriter, a: Article) -> None:
     with write_transaction(engine) as session:
-        w.write(session, Extracted(a, 200, a.fetched_at))
+        w.write(session, PageResult(a, 200, a.fetched_at))
 
 
 def story_of(engine: Engine, name: str) -> int | None:
@@ -66,7 +66,7 @@ def test_a_rolled_back_transaction_does_not_hide_what_another_writer_stores_next
     one, two = writer(engine), writer(engine)
     write(engine, one, article(UNRELATED.text, "unrelated"))
     with pytest.raises(RuntimeError), write_transaction(engine) as session:
-        one.write(session, Extracted(article(ORIGINAL.text, "lost"), 200, PUBLISHED))
+        one.write(session, PageResult(article(ORIGINAL.text, "lost"), 200, PUBLISHED))
         raise RuntimeError("the writer dies before commit")
     # `two` may now be given the ids `one` used in the rolled-back transaction.
     write(engine, two, article(ORIGINAL.text, "original", hours=1))

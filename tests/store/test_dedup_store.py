@@ -19,7 +19,7 @@ from sqlalchemy import Engine, delete, func, select
 from ingest.config import Source
 from ingest.dedup.deduplicator import Deduplicator
 from ingest.records import Article, RunStats
-from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.service.pipeline import ArticleWriter, PageResult, ensure_sources
 from ingest.store.band_tables import BandTables
 from ingest.store.db import write_transaction
 from ingest.store.models import CopyRow, IndexKeysRow, ProbeRow, SourceRow, StoryRow
@@ -51,7 +51,7 @@ def store(engine: Engine, articles: Sequence[Article], batches: Sequence[int] = 
     stats = RunStats()
     ids = ensure_sources(engine, [Source(name=o, homepage=f"https://{o}.example.ma/") for o in OUTLETS])
     writer = ArticleWriter(ids, Deduplicator(), stats)
-    items = [Extracted(a, 200, a.fetched_at) for a in articles]
+    items = [PageResult(a, 200, a.fetched_at) for a in articles]
     sizes = list(batches) or [1] * len(items)
     with write_transaction(engine) as session:
         for start, size in zip(itertools.accumulate(sizes, initial=0), sizes, strict=False):
@@ -369,7 +369,7 @@ def test_a_reworded_copy_sharing_no_band_is_found_through_its_sentence_keys(engi
     original, rewritten = _outlet_article("outlet3", "wire", WIRE, 0), _outlet_article("outlet4", "copy", REWORDED, 3)
     for a in (original, rewritten):
         with write_transaction(engine) as session:
-            writer.write(session, Extracted(a, 200, a.fetched_at))
+            writer.write(session, PageResult(a, 200, a.fetched_at))
     groups = grouping(engine)
     assert (groups[original.url] == groups[rewritten.url]) is bool(sentence_keys)
 

@@ -15,7 +15,7 @@ from ingest.config import Source
 from ingest.dedup.deduplicator import Deduplicator, signature_bytes, time_bucket
 from ingest.dedup.fingerprint import DEFAULT, Fingerprint, band_keys, fingerprint, probe_keys
 from ingest.records import Article, RunStats
-from ingest.service.pipeline import ArticleWriter, Extracted, ensure_sources
+from ingest.service.pipeline import ArticleWriter, PageResult, ensure_sources
 from ingest.service.reindex import rebuild_index
 from ingest.store.db import allocate_ids, make_engine, upgrade, write_transaction
 from ingest.store.models import Base, StoryRow
@@ -74,7 +74,7 @@ def test_upgrades_to_0003_and_0004_index_a_copy_stored_under_0002_so_later_copie
     undated = article("amp", ORIGINAL.text, None, PUBLISHED + timedelta(days=400))  # found through lsh_probe
     for a in (dated, undated):
         with write_transaction(engine) as session:
-            writer.write(session, Extracted(a, 200, a.fetched_at))
+            writer.write(session, PageResult(a, 200, a.fetched_at))
     with engine.connect() as conn:
         assert set(conn.execute(text("SELECT id, story_id FROM article_copies"))) == {(1, 1), (2, 1), (3, 1)}
     engine.dispose()
@@ -83,7 +83,7 @@ def test_upgrades_to_0003_and_0004_index_a_copy_stored_under_0002_so_later_copie
 def test_downgrade_to_0002_refills_the_band_index_from_the_stored_keys(engine: Engine) -> None:
     writer = ArticleWriter(ensure_sources(engine, [OUTLET]), Deduplicator(), RunStats())
     with write_transaction(engine) as session:
-        writer.write(session, Extracted(article("original", ORIGINAL.text, PUBLISHED, PUBLISHED), 200, PUBLISHED))
+        writer.write(session, PageResult(article("original", ORIGINAL.text, PUBLISHED, PUBLISHED), 200, PUBLISHED))
     before = stored_index(engine)
     config = Config()
     config.set_main_option("script_location", str(files("ingest.migrations")))

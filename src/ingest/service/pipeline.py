@@ -62,18 +62,18 @@ _CLOSE = object()
 
 
 @dataclass(frozen=True, slots=True)
-class Extracted:
+class PageResult:
     """An extraction result travelling from the pool to the writer, with the page facts it needs."""
 
     result: Article | Rejection
     status: int
     fetched_at: datetime
     archived: ArchivedPage | None = None  # the raw page, compressed, to archive with the result
-    prepared: Prepared | None = None  # the article's dedup and search forms, computed in the worker
+    forms: TextForms | None = None  # the article's dedup and search forms, computed in the worker
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
+class TextForms:
     """What dedup and search need of an article's text; CPU work done where extraction runs."""
 
     search_text: str  # normalize(title + text)
@@ -81,13 +81,13 @@ class Prepared:
     content_hash: str  # sha1 of the search text: a re-fetched copy with the same hash is unchanged
 
     @classmethod
-    def of(cls, article: Article, params: DedupParams = DEFAULT) -> Prepared:
+    def of(cls, article: Article, params: DedupParams = DEFAULT) -> TextForms:
         search_text, fp = prepare(article.title, article.text, params)
         return cls(search_text, fp, hashlib.sha1(search_text.encode()).hexdigest())
 
 
 @dataclass(frozen=True, slots=True)
-class FetchRecords:
+class FetchStateRows:
     """Fetch-state rows from the crawler, written by the writer thread with the next batch."""
 
     rows: list[dict[str, Any]]
@@ -104,15 +104,15 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 50, 1_000)
 
 
-def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str], keep_raw: bool = True) -> Extracted:
+def extract_page(page: FetchedPage, timezone: str, languages: Sequence[str], keep_raw: bool = True) -> PageResult:
     """Run in a worker process: never raises, so one bad page cannot break the pool."""
     try:
         result = extract(page, timezone=timezone, languages=languages)
     except Exception as exc:  # a page that crashes the extractor is a bad page, not a bad run
         log.exception("extraction crashed on %s", page.url)
         result = Rejection(page.url, page.source, "extract-crashed", f"{type(exc).__name__}: {exc}")
-    prepared = Prepared.of(result) if isinstance(result, Article) else None
-    return Extracted(result, page.status, page.fetched_at, pack(page) if keep_raw else None, prepared)
+    prepared = TextForms.of(result) if isinstance(result, Article) else None
+    return PageResult(result, page.status, page.fetched_at, pack(page) if keep_raw else None, prepared)
 
 
 def ensure_sources(engine: Engine, sources: Sequence[Source]) -> dict[str, int]:
@@ -153,15 +153,15 @@ class ArticleWriter:
         self.recurring = recurring or RecurringLines()
         self.timezones = dict(timezones or {})  # per source, for the days a backfill has stored
 
-    def write(self, session: Session, item: Extracted | FetchRecords) -> None:
+    def write(self, session: Session, item: PageResult | FetchStateRows) -> None:
         self.write_all(session, [item])
 
-    def write_all(self, session: Session, items: Sequence[Extracted | FetchRecords]) -> None:
+    def write_all(self, session: Session, items: Sequence[PageResult | FetchStateRows]) -> None:
         """Store a batch of results in `session`'s transaction (in order, as if one by one)."""
-        articles: list[tuple[Article, Prepared]] = []
+        articles: list[tuple[Article, TextForms]] = []
         archived: dict[str, ArchivedPage] = {}  # by URL: a page fetched twice is archived once
         for item in items:
-            if isinstance(item, FetchRecords):
+            if isinstance(item, FetchStateRows):
                 record_fetch_state(session, item.rows)
                 continue
             if item.archived is not None:
@@ -177,17 +177,17 @@ class ArticleWriter:
         for run in _unique_url_runs(articles):
             self._store(session, run)
 
-    def _prepared(self, article: Article, item: Extracted) -> tuple[Article, Prepared]:
+    def _prepared(self, article: Article, item: PageResult) -> tuple[Article, TextForms]:
         """`article` (already settled) with its dedup forms; counts a text cut to the stored-text cap."""
         if article.cut_chars:
             self.stats.texts_capped += 1
             log.warning("%s: text cut to the cap, %d characters dropped", article.url, article.cut_chars)
-        prepared = item.prepared
+        prepared = item.forms
         if prepared is None or article.text != _prepared_text(item) or self.dedup.params != DEFAULT:
-            prepared = Prepared.of(article, self.dedup.params)
+            prepared = TextForms.of(article, self.dedup.params)
         return article, prepared
 
-    def _reject(self, session: Session, rejection: Rejection, item: Extracted) -> None:
+    def _reject(self, session: Session, rejection: Rejection, item: PageResult) -> None:
         self.stats.error(rejection.reason)
         self.stats.tally(rejection.source, rejection.reason)
         if rejection.looks_like_article:  # shown per source in the summary: never dropped silently
@@ -214,7 +214,7 @@ class ArticleWriter:
         )
         return [fetch_state_row(outcome)]
 
-    def _store(self, session: Session, articles: Sequence[tuple[Article, Prepared]]) -> None:
+    def _store(self, session: Session, articles: Sequence[tuple[Article, TextForms]]) -> None:
         """Store articles of distinct URLs: new copies in one statement, then place them all."""
         conn = session.connection()
         urls = [article.url for article, _ in articles]
@@ -273,7 +273,7 @@ class ArticleWriter:
         """A story ledger for one placement batch (or one detach) of this transaction."""
         return DbStoryLedger(conn, self.dedup.stored_fingerprint)
 
-    def _fields(self, article: Article, prepared: Prepared) -> dict[str, Any]:
+    def _fields(self, article: Article, prepared: TextForms) -> dict[str, Any]:
         fp = prepared.fingerprint
         return {
             "source_id": self.source_ids[article.source],
@@ -298,7 +298,7 @@ class ArticleWriter:
         }
 
 
-def _prepared_text(item: Extracted) -> str:
+def _prepared_text(item: PageResult) -> str:
     """The text the worker prepared `item` for ('' for a rejection)."""
     return item.result.text if isinstance(item.result, Article) else ""
 
@@ -334,10 +334,10 @@ def _new_copy(copy_id: int, fields: dict[str, Any], stored: bool = True) -> NewC
     )
 
 
-def _unique_url_runs(articles: list[tuple[Article, Prepared]]) -> Iterator[list[tuple[Article, Prepared]]]:
+def _unique_url_runs(articles: list[tuple[Article, TextForms]]) -> Iterator[list[tuple[Article, TextForms]]]:
     """The articles cut into runs without a repeated URL (two redirects to one page in a batch):
     a run is stored at once, so a URL's second arrival must see its first one stored."""
-    run: list[tuple[Article, Prepared]] = []
+    run: list[tuple[Article, TextForms]] = []
     urls: set[str] = set()
     for item in articles:
         if item[0].url in urls:
@@ -362,11 +362,11 @@ class Warmup:
         self.recurring = recurring
         self.pages = pages
         self._seen: dict[str, int] = {source: pages for source in recurring.tables}
-        self._held: dict[str, list[Extracted | FetchRecords]] = {}
+        self._held: dict[str, list[PageResult | FetchStateRows]] = {}
 
-    def admit(self, item: Extracted | FetchRecords) -> list[Extracted | FetchRecords]:
+    def admit(self, item: PageResult | FetchStateRows) -> list[PageResult | FetchStateRows]:
         """Observe `item`; return the items now ready to be written (possibly none)."""
-        if isinstance(item, FetchRecords):
+        if isinstance(item, FetchStateRows):
             return [item]
         article = item.result
         if isinstance(article, Rejection):
@@ -385,7 +385,7 @@ class Warmup:
         """The outlets whose first pages have all been seen (in this run or an earlier one)."""
         return [source for source, seen in self._seen.items() if seen >= self.pages]
 
-    def drain(self) -> list[Extracted | FetchRecords]:
+    def drain(self) -> list[PageResult | FetchStateRows]:
         ready = [item for items in self._held.values() for item in items]
         self._held.clear()
         return ready
@@ -452,7 +452,7 @@ class Pipeline:
 
     def record_fetches(self, rows: list[dict[str, Any]]) -> None:
         """The frontier's writes, queued for the writer thread: the crawler never waits on the store."""
-        self._queue.put(FetchRecords(rows))
+        self._queue.put(FetchStateRows(rows))
 
     def record_fetches_after_pages(self, rows: list[dict[str, Any]]) -> None:
         """Frontier writes held until every page accepted so far is extracted and queued (`close`):
@@ -460,7 +460,7 @@ class Pipeline:
         self._after_pages.extend(rows)
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _extracted(self, future: Future[Extracted]) -> None:
+    def _extracted(self, future: Future[PageResult]) -> None:
         self._in_flight.release()
         try:
             self._queue.put(future.result())
@@ -472,7 +472,7 @@ class Pipeline:
         """Wait for every queued page to be extracted and stored; return the run's counters."""
         self._pool.shutdown(wait=True)
         if self._after_pages:
-            self._queue.put(FetchRecords(self._after_pages))
+            self._queue.put(FetchStateRows(self._after_pages))
         self._queue.put(_CLOSE)
         self._thread.join()
         if self._failure is not None:
@@ -498,8 +498,8 @@ class Pipeline:
             log.exception("writer stopped")
             self._failure = exc
 
-    def _next_batch(self) -> tuple[list[Extracted | FetchRecords], bool]:
-        batch: list[Extracted | FetchRecords] = []
+    def _next_batch(self) -> tuple[list[PageResult | FetchStateRows], bool]:
+        batch: list[PageResult | FetchStateRows] = []
         deadline = None
         while len(batch) < _BATCH_SIZE:
             try:
@@ -513,7 +513,7 @@ class Pipeline:
             deadline = deadline or time.monotonic() + _BATCH_SECONDS
         return batch, False
 
-    def _write_batch(self, batch: list[Extracted | FetchRecords]) -> None:
+    def _write_batch(self, batch: list[PageResult | FetchStateRows]) -> None:
         snapshot = self.stats.copy()
         try:
             with write_transaction(self.engine) as session:
