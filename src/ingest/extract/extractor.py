@@ -1010,7 +1010,7 @@ def _from_tree(
         return reject("wrong-language", f"{language} not in {list(languages)}", looks)
     text, cut = cap_text(text, limit := max_text_chars())
     fetched = to_utc(page.fetched_at, UTC)
-    published, updated = find_dates(tree, nodes, tz=timezone, now=fetched)
+    published, updated = find_dates(tree, nodes, tz=timezone, now=fetched, headline=title)
     if published is None and page.hint_published is not None:
         published = to_utc(page.hint_published, timezone)
     url = pick_url(tree, meta, base)
