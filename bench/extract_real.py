@@ -16,8 +16,14 @@ Reads two public labelled sets when present (never copied into the project, neve
    in one chrome, and they go through what the pipeline runs: `extract` in the worker, then the
    outlet's recurring-line pass over the template's pages (`ingest.extract.extractor.settle`).
    Scored: coverage (stored / rejected by reason), empty stored texts, token F1 against the text we
-   inserted, chrome leaks (stored tokens we did not insert), titles, dates.
-3. Templates are split into a tuning half and a check half (fixed seed); both are reported.
+   inserted, chrome leaks (stored tokens we did not insert), titles (the stored title is the headline
+   we inserted, whitespace aside), dates to the minute (the stored UTC time is the wall-clock time we
+   set in Morocco's zone) and to the day (the same calendar day in Morocco).
+   The pages give their title and date three ways (STYLES, a third of the fills each): JSON-LD and
+   meta tags, meta tags only, or only visibly (<title>, <h1>, the date written where the template
+   showed its own article's date, else under the headline); the template's own metadata is removed.
+3. Templates are split into a tuning half and a check half (fixed seed); both are reported, and the
+   templates with wrong titles and dates are listed with what was stored.
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import lxml.html
 import py3langid
@@ -41,7 +48,8 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from ingest.extract.boilerplate import RecurringLines
-from ingest.extract.extractor import decode, extract, settle
+from ingest.extract.dates import find_dates, parse_text
+from ingest.extract.extractor import decode, extract, jsonld_nodes, settle
 from ingest.records import Article, FetchedPage, Rejection
 from ingest.text import tokens
 from ingest_dev.devset import BaseStory, base_stories
@@ -52,7 +60,13 @@ WCXB = DATASETS / "wcxb-dev-articles"
 AEB = DATASETS / "article-extraction-benchmark"
 SEED = 12
 FETCHED = datetime(2026, 1, 1, tzinfo=UTC)
-LOCAL = timedelta(hours=1)  # the dates we insert carry +01:00 (Morocco)
+MOROCCO = ZoneInfo("Africa/Casablanca")  # our outlets' time zone: +01:00, +00:00 in Ramadan
+# How a fill's page gives its title and date (fill n takes STYLES[n % 3]):
+#   jsonld   JSON-LD NewsArticle (headline, datePublished) + og:title + article:published_time
+#   meta     og:title + article:published_time, no JSON-LD
+#   visible  no JSON-LD, no og:title, no date meta: <title> "headline | host", the <h1>, and the date
+#            written where the template showed its own article's date (else under the headline)
+STYLES = ("jsonld", "meta", "visible")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +207,17 @@ def main_element(root: HtmlElement, gold: str) -> HtmlElement | None:
 class Fill:
     headline: str
     paragraphs: tuple[str, ...]
-    published: datetime  # naive local time (+01:00)
+    published: datetime  # naive wall-clock time in Morocco
     kind: str
+    style: str = "jsonld"
+
+    @property
+    def published_aware(self) -> datetime:
+        return self.published.replace(tzinfo=MOROCCO)
+
+    @property
+    def published_utc(self) -> datetime:
+        return self.published_aware.astimezone(UTC)
 
     @property
     def text(self) -> str:
@@ -217,7 +240,8 @@ def make_fill(stories: Sequence[BaseStory], n: int) -> Fill:
         paras = paras[:1]
     elif kind == "report":
         paras = paras + stories[(n + 7) % len(stories)].paragraphs[1:] + stories[(n + 13) % len(stories)].paragraphs[1:]
-    return Fill(story.headline, tuple(paras), story.published_at + timedelta(minutes=n), kind)
+    published = story.published_at + timedelta(minutes=n)
+    return Fill(story.headline, tuple(paras), published, kind, STYLES[n % len(STYLES)])
 
 
 def _set_meta(head: HtmlElement, key: str, value: str, attr: str = "property") -> None:
@@ -231,7 +255,7 @@ def _jsonld(fill: Fill, url: str) -> str:
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": fill.headline,
-        "datePublished": fill.published.isoformat() + "+01:00",
+        "datePublished": fill.published_aware.isoformat(),
         "mainEntityOfPage": url,
     }
     return json.dumps(node, ensure_ascii=False)
@@ -268,28 +292,97 @@ def _head_of(root: HtmlElement) -> HtmlElement:
     return head
 
 
+# the template's own article metadata: replaced by ours (a real outlet's page carries its own)
+_STALE_META = frozenset(
+    {
+        *("og:title", "twitter:title", "og:description", "twitter:description", "description"),
+        *("article:published_time", "article:modified_time", "og:updated_time", "og:published_time"),
+        *("og:article:published_time", "og:modified_time", "article.published", "article.updated"),
+        *("datepublished", "datemodified", "pubdate", "publishdate", "publish-date", "publish_date", "date"),
+        *("dc.date", "dc.date.issued", "dcterms.created", "dcterms.date", "dcterms.modified"),
+        *("sailthru.date", "parsely-pub-date", "last-modified", "lastmod"),
+    }
+)
+
+
 def _reset_head(root: HtmlElement, fill: Fill, url: str) -> None:
     head = _head_of(root)
     for el in root.xpath(
         "//script[contains(@type,'ld+json')] | //meta[@charset or @http-equiv] | //link[@rel='canonical'] | //title"
     ):
         el.getparent().remove(el)
+    for el in root.iter("meta"):
+        if (el.get("property") or el.get("name") or el.get("itemprop") or "").lower() in _STALE_META:
+            el.getparent().remove(el)
     head.insert(0, lxml.html.Element("meta", {"charset": "utf-8"}))
     title = lxml.html.Element("title")
     title.text = f"{fill.headline} | {urlsplit_host(url)}"
     head.append(title)
     head.append(lxml.html.Element("link", {"rel": "canonical", "href": url}))
-    for key, value in (
-        ("og:title", fill.headline),
-        ("og:url", url),
-        ("og:description", _first_clause(fill.paragraphs[0])),
-    ):
-        _set_meta(head, key, value)
+    _set_meta(head, "og:url", url)
     _set_meta(head, "description", _first_clause(fill.paragraphs[0]), attr="name")
-    _set_meta(head, "article:published_time", fill.published.isoformat() + "+01:00")
-    script = lxml.html.Element("script", {"type": "application/ld+json"})
-    script.text = _jsonld(fill, url)
-    head.append(script)
+    if fill.style == "visible":
+        return
+    _set_meta(head, "og:title", fill.headline)
+    _set_meta(head, "og:description", _first_clause(fill.paragraphs[0]))
+    _set_meta(head, "article:published_time", fill.published_aware.isoformat())
+    if fill.style == "jsonld":
+        script = lxml.html.Element("script", {"type": "application/ld+json"})
+        script.text = _jsonld(fill, url)
+        head.append(script)
+
+
+_NOT_OWN = frozenset({"a", "aside", "nav"})  # a date in a link or a sidebar is another article's
+_DATE_MARKS = ("date", "time", "publi", "posted", "byline")
+_AR_MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر", "أكتوبر", "نونبر", "دجنبر")
+
+
+def _shown(when: datetime) -> str:
+    """A date as Moroccan outlets print it: "13 مارس 2025 - 17:00"."""
+    return f"{when.day} {_AR_MONTHS[when.month - 1]} {when.year} - {when:%H:%M}"
+
+
+def _date_slots(root: HtmlElement, main: HtmlElement, own: set[date]) -> list[HtmlElement]:
+    """The template's elements showing its own article's dates (published or updated, to the day):
+    <time>, or short date-marked text. Other dates (a sidebar's, a teaser's) stay the template's.
+    A day either side counts: the page may show its date in another time zone than UTC."""
+    if not own:
+        return []
+    slots: list[HtmlElement] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style") or el is main or main in el.iterancestors():
+            continue
+        if any(a.tag in _NOT_OWN for a in (el, *el.iterancestors())):
+            continue
+        marks = f"{el.get('class', '')} {el.get('id', '')}".lower()
+        if el.tag != "time" and not any(m in marks for m in _DATE_MARKS):
+            continue
+        text = el.get("datetime") or el.text_content()
+        if not 4 <= len(text) <= 160 or any(s in el.iterancestors() for s in slots):
+            continue
+        when = parse_text(text, UTC, FETCHED)
+        if when is not None and {when.date() + timedelta(days=d) for d in (-1, 0, 1)} & own:
+            slots.append(el)
+    return slots
+
+
+def _show_date(root: HtmlElement, main: HtmlElement, fill: Fill, own: set[date]) -> None:
+    """Our date where the template showed its article's date; in none, a date line under the headline."""
+    slots = _date_slots(root, main, own)
+    for el in slots:
+        for child in list(el):
+            el.remove(child)
+        el.text = _shown(fill.published)
+        if el.tag == "time":
+            el.set("datetime", fill.published_aware.isoformat())
+    if not slots:
+        span = lxml.html.Element("span", {"class": "post-date"})
+        span.text = _shown(fill.published)
+        h1 = next(root.iter("h1"), None)
+        if h1 is not None:
+            h1.addnext(span)
+        else:
+            main.addprevious(span)
 
 
 def urlsplit_host(url: str) -> str:
@@ -309,8 +402,10 @@ def build(page: RealPage, fill: Fill, n: int) -> bytes | None:
     if main is None:
         return None
     url = page_url(page, n)
-    _retitle(root, main, fill.headline)
+    own = {when.date() for when in find_dates(root, jsonld_nodes(root), tz=UTC, now=FETCHED) if when}
     _fill_main(main, fill)
+    _retitle(root, main, fill.headline)  # after the filling, which would remove an <h1> put on top of it
+    _show_date(root, main, fill, own)
     _reset_head(root, fill, url)
     if tuning_half(page) and root.get("lang"):  # half the templates declare Arabic, half keep theirs
         root.set("lang", "ar")
@@ -368,18 +463,33 @@ class Tally:
         for o in outs:
             by_template.setdefault(o.template, []).append(o.f1)
         worst_template = min(statistics.mean(v) for v in by_template.values())
-        titles = sum(o.result.title == o.fill.headline for o in stored if isinstance(o.result, Article))
-        dates = sum(_date_right(o) for o in stored)
         leaks = sum(o.leaked > 0 for o in stored)
         return (
             f"| {label} | {len(by_template)} | {len(outs)} | {len(stored) / len(outs):.1%} | {empty} "
             f"| {statistics.mean(f1s):.3f} | {worst_template:.3f} | {sum(f < 0.5 for f in f1s)} | {leaks} "
-            f"| {titles / max(len(stored), 1):.1%} | {dates / max(len(stored), 1):.1%} |"
+            f"| {_share(title_right, stored)} | {_share(minute_right, stored)} | {_share(day_right, stored)} |"
         )
 
 
-def _date_right(o: Outcome) -> bool:
-    return isinstance(o.result, Article) and o.result.published_at == (o.fill.published - LOCAL).replace(tzinfo=UTC)
+def _share(right: Callable[[Outcome], bool], outs: Sequence[Outcome]) -> str:
+    return f"{sum(right(o) for o in outs) / max(len(outs), 1):.1%}"
+
+
+def title_right(o: Outcome) -> bool:
+    """The stored title is the headline we inserted, whitespace aside."""
+    return isinstance(o.result, Article) and _squash(o.result.title) == _squash(o.fill.headline)
+
+
+def minute_right(o: Outcome) -> bool:
+    """The stored publication time is the one we set, to the minute (both in UTC)."""
+    got = o.result.published_at if isinstance(o.result, Article) else None
+    return got is not None and got.replace(second=0, microsecond=0) == o.fill.published_utc
+
+
+def day_right(o: Outcome) -> bool:
+    """The stored publication day, in the outlet's time zone, is the day we set."""
+    got = o.result.published_at if isinstance(o.result, Article) else None
+    return got is not None and got.astimezone(MOROCCO).date() == o.fill.published.date()
 
 
 def report_templates(pages: Sequence[RealPage], fills: int, worst: int) -> None:
@@ -401,9 +511,9 @@ def report_templates(pages: Sequence[RealPage], fills: int, worst: int) -> None:
     )
     print(
         "| half | templates | pages | stored | empty stored | mean F1 | worst template F1 | pages F1<0.5 "
-        "| pages with chrome | titles | dates |"
+        "| pages with chrome | titles | dates to the minute | dates to the day |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for half in ("tune", "check", "all"):
         chosen = [o for o in outcomes if half in ("all", o.half)]
         if chosen:
@@ -411,7 +521,9 @@ def report_templates(pages: Sequence[RealPage], fills: int, worst: int) -> None:
     print()
     _print_reasons(outcomes)
     _print_kinds(outcomes)
+    _print_styles(outcomes)
     _print_worst(outcomes, worst)
+    _print_worst_metadata(outcomes, worst)
 
 
 def _print_reasons(outcomes: Sequence[Outcome]) -> None:
@@ -427,6 +539,38 @@ def _print_kinds(outcomes: Sequence[Outcome]) -> None:
             stored = sum(isinstance(o.result, Article) for o in chosen)
             parts.append(f"{kind} {stored}/{len(chosen)} stored, F1 {statistics.mean(o.f1 for o in chosen):.3f}")
     print("by length: " + "; ".join(parts))
+
+
+def _print_styles(outcomes: Sequence[Outcome]) -> None:
+    """Titles and dates by how the page gives them (STYLES), per half."""
+    parts = []
+    for style in STYLES:
+        for half in ("tune", "check"):
+            chosen = [o for o in outcomes if o.fill.style == style and o.half == half and isinstance(o.result, Article)]
+            if chosen:
+                parts.append(
+                    f"{style} {half} {len(chosen)}: titles {_share(title_right, chosen)}, "
+                    f"minute {_share(minute_right, chosen)}, day {_share(day_right, chosen)}"
+                )
+    print("by metadata style: " + "; ".join(parts))
+
+
+def _print_worst_metadata(outcomes: Sequence[Outcome], worst: int) -> None:
+    """The templates with the most wrong titles, then dates (to the minute), and what was stored."""
+    for name, right, shown in (
+        ("titles", title_right, lambda o: repr(o.result.title[:60]) if isinstance(o.result, Article) else "-"),
+        ("dates", minute_right, lambda o: str(o.result.published_at) if isinstance(o.result, Article) else "-"),
+    ):
+        wrong: dict[str, list[Outcome]] = {}
+        for o in outcomes:
+            if isinstance(o.result, Article) and not right(o):
+                wrong.setdefault(o.template, []).append(o)
+        ranked = sorted(wrong.items(), key=lambda kv: -len(kv[1]))
+        print(f"\n{sum(len(v) for v in wrong.values())} wrong {name} in {len(wrong)} templates; the worst {worst}:")
+        for template, outs in ranked[:worst]:
+            o = outs[0]
+            want = o.fill.headline[:60] if name == "titles" else str(o.fill.published_utc)
+            print(f"  {template} [{o.half}] {len(outs)} wrong; {o.fill.style}: stored {shown(o)}, set {want}"[:220])
 
 
 def _print_worst(outcomes: Sequence[Outcome], worst: int) -> None:

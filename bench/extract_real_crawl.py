@@ -38,7 +38,7 @@ from xml.sax.saxutils import escape
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from crawl_many import FAST, read_bases
-from extract_real import DATASETS, LOCAL, RealPage, build, load, make_fill
+from extract_real import DATASETS, RealPage, build, load, make_fill
 
 from ingest_dev.devset import base_stories
 from ingest_dev.extractbench import token_prf
@@ -52,6 +52,7 @@ class Served:
     path: str
     text: str  # what we inserted
     headline: str
+    published: datetime  # UTC
 
 
 def _path(page: RealPage, n: int) -> str:
@@ -76,8 +77,8 @@ def write_web(pages: list[RealPage], fills: int, outlets: int, root: Path) -> li
             target = root / outlet / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body or b"")
-            served.append(Served(outlet, path, fill.text, fill.headline))
-            dated.setdefault(outlet, []).append((path, fill.headline, fill.published - LOCAL))
+            served.append(Served(outlet, path, fill.text, fill.headline, fill.published_utc))
+            dated.setdefault(outlet, []).append((path, fill.headline, fill.published_utc))
     for outlet, items in dated.items():
         (root / outlet / "robots.txt").write_text("User-agent: *\nAllow: /\n", encoding="utf-8")
         (root / outlet / "feed.xml").write_text(_rss(outlet, items), encoding="utf-8")
@@ -173,32 +174,64 @@ def crawl(root: Path, work: Path) -> tuple[dict[str, str], subprocess.CompletedP
         server.wait(timeout=10)
 
 
-def stored_texts(db: Path) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class Stored:
+    text: str
+    title: str
+    published: datetime | None  # UTC
+
+
+def stored_copies(db: Path) -> dict[str, Stored]:
     with sqlite3.connect(db) as conn:
-        return dict(conn.execute("SELECT url, text FROM article_copies"))
+        rows = conn.execute("SELECT url, text, title, published_at FROM article_copies")
+        return {url: Stored(text, title, _utc(when)) for url, text, title, when in rows}
 
 
-def report(served: list[Served], bases: dict[str, str], records: list[dict[str, Any]], copies: dict[str, str]) -> None:
+def _utc(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    when = datetime.fromisoformat(value)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _title_right(stored: Stored | None, served: Served) -> bool:
+    return stored is not None and " ".join(stored.title.split()) == " ".join(served.headline.split())
+
+
+def _minute_right(stored: Stored | None, served: Served) -> bool:
+    when = stored.published if stored is not None else None
+    return when is not None and when.replace(second=0) == served.published
+
+
+def report(
+    served: list[Served], bases: dict[str, str], records: list[dict[str, Any]], stored: dict[str, Stored]
+) -> None:
+    copies = {url: s.text for url, s in stored.items()}
     want = {bases[s.outlet] + s.path: s for s in served}
     listed = {c["url"] for r in records for c in r["sources"]}
     canonical = {r["url"]: r["text"] for r in records}
-    print("| outlet | templates | pages | stored | empty stored | canonical texts: n, F1 | every copy: F1, worst |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| outlet | templates | pages | stored | empty stored | canonical texts: n, F1 | every copy: F1, worst "
+        "| titles | dates to the minute |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     rows: dict[str, list[Served]] = {}
     for s in served:
         rows.setdefault(s.outlet, []).append(s)
     for outlet in [*sorted(rows), "all"]:
         group = served if outlet == "all" else rows[outlet]
         urls = [u for u, s in want.items() if s in group]
-        stored = [u for u in urls if u in listed]
-        empty = sum(not (copies.get(u) or "").strip() for u in stored)
+        kept = [u for u in urls if u in listed]
+        empty = sum(not (copies.get(u) or "").strip() for u in kept)
+        titles = sum(_title_right(stored.get(u), want[u]) for u in kept) / max(len(kept), 1)
+        dates = sum(_minute_right(stored.get(u), want[u]) for u in kept) / max(len(kept), 1)
         canon = [token_prf(canonical[u], want[u].text)[2] for u in urls if u in canonical]
         every = [token_prf(copies.get(u, ""), want[u].text)[2] for u in urls]  # a missing page scores 0
         templates = len({s.path.rsplit("-", 1)[0] for s in group})
         print(
-            f"| {outlet} | {templates} | {len(urls)} | {len(stored) / len(urls):.1%} | {empty} "
+            f"| {outlet} | {templates} | {len(urls)} | {len(kept) / len(urls):.1%} | {empty} "
             f"| {len(canon)}, {f'{statistics.mean(canon):.3f}' if canon else '-'} "
-            f"| {statistics.mean(every):.3f}, {min(every):.3f} |"
+            f"| {statistics.mean(every):.3f}, {min(every):.3f} | {titles:.1%} | {dates:.1%} |"
         )
 
 
@@ -222,7 +255,7 @@ def main(argv: list[str]) -> int:
         served = write_web(pages, args.fills, args.outlets, root)
         bases, run, records = crawl(root, work)
         print(f"{len(served)} pages in {len({s.outlet for s in served})} outlets, crawled by `ingest run-once`\n")
-        report(served, bases, records, stored_texts(work / "crawl.sqlite"))
+        report(served, bases, records, stored_copies(work / "crawl.sqlite"))
         print(f"\nrun-once exit {run.returncode}; its summary:")
         print("\n".join("    " + line for line in run.stdout.strip().splitlines()[-2 * len(bases) - 4 :]))
         if run.returncode not in (0, 3):

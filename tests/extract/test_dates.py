@@ -228,3 +228,61 @@ def test_date_only_lines_are_recognised_and_prose_is_not() -> None:
     assert is_date_line("آخر تحديث: 16/05/2025")
     assert not is_date_line("وأضاف أن 16 ماي 2025 سيكون يوما تاريخيا للمدينة")
     assert not is_date_line("الرباط - متابعة")
+
+
+def test_a_teaser_cards_time_is_not_the_pages_date() -> None:
+    # Our own template in the style seen on real pages: "related" cards above the article, each with
+    # its headline link and a <time>; the article's own date is written as text under its <h1>.
+    cards = "".join(
+        f"<div class='card'><div class='pic'><a href='/a{i}'><img src='a{i}.jpg'></a></div>"
+        f"<div class='meta'><a href='/a{i}'>ارتفاع أسعار الخضر في أسواق الدار البيضاء</a>"
+        f"<time datetime='2025-05-1{i}T08:00:00+01:00'>Updated May 1{i}, 2025</time></div></div>"
+        for i in range(3)
+    )
+    card_in_a_link = (
+        "<div class='card'><a href='/b'><h3>افتتاح الدورة الجديدة لمهرجان الرباط</h3>"
+        "<time datetime='2025-05-12T08:00:00+01:00'>12 ماي 2025</time></a></div>"
+    )
+    html = (
+        f"<html><body><section class='related'>{cards}{card_in_a_link}</section><main>"
+        "<h1>وزارة الفلاحة تعلن عن برنامج جديد</h1><div class='post-date'>16 ماي 2025 - 10:45</div>"
+        "<p>أعلنت وزارة الفلاحة عن برنامج جديد لدعم صغار الفلاحين.</p></main></body></html>"
+    )
+    assert find_dates(document_fromstring(html), now=NOW) == (utc(2025, 5, 16, 9, 45), None)
+
+
+def test_the_pages_own_time_with_a_byline_link_is_kept() -> None:
+    html = (
+        "<html><body><article><header><h1>وزارة الفلاحة تعلن عن برنامج جديد</h1>"
+        "<div class='byline'><a href='/author/x'>محمد العلوي</a> "
+        "<time datetime='2025-05-16T10:45:00+01:00'>16 ماي 2025</time></div></header>"
+        "<p>أعلنت وزارة الفلاحة عن برنامج جديد لدعم صغار الفلاحين.</p></article>"
+        "<aside><div><a href='/c'>ارتفاع أسعار الخضر في أسواق الدار البيضاء</a></div></aside></body></html>"
+    )
+    assert find_dates(document_fromstring(html), now=NOW)[0] == utc(2025, 5, 16, 9, 45)
+
+
+def test_the_date_by_the_headline_wins_over_times_elsewhere() -> None:
+    # Our own template in the styles seen on real pages with no structured date: a header showing
+    # today's date as a <time>, the article's date as text under its <h1>, comments with <time>s.
+    html = (
+        "<html><body><header><a href='/'><time datetime='2025-05-16T07:00:00+01:00'>الجمعة 16 ماي 2025</time></a>"
+        "</header><div class='wrap'><div class='post-head'><h1>افتتاح معرض الكتاب بالرباط</h1>"
+        "<span class='post-date'>15 ماي 2025 - 18:30</span></div>"
+        "<p>افتتحت بالرباط الدورة الجديدة من المعرض الدولي للنشر والكتاب.</p></div>"
+        "<ol class='comments'><li><a href='#c1'><time datetime='2025-05-15T21:00:00+01:00'>15 ماي 2025</time></a>"
+        "<p>تعليق</p></li></ol></body></html>"
+    )
+    tree = document_fromstring(html)
+    assert find_dates(tree, now=NOW, headline="افتتاح معرض الكتاب بالرباط")[0] == utc(2025, 5, 15, 17, 30)
+    assert find_dates(tree, now=NOW)[0] == utc(2025, 5, 16, 6, 0)  # without the headline: the first <time>
+
+
+def test_an_updated_stamp_by_the_headline_is_not_the_publication() -> None:
+    html = (
+        "<html><body><div class='head'><h1>افتتاح معرض الكتاب بالرباط</h1>"
+        "<span class='post-date'>آخر تحديث: 16 ماي 2025 - 09:00</span>"
+        "<time datetime='2025-05-15T18:30:00+01:00'>15 ماي 2025</time></div></body></html>"
+    )
+    tree = document_fromstring(html)
+    assert find_dates(tree, now=NOW, headline="افتتاح معرض الكتاب بالرباط")[0] == utc(2025, 5, 15, 17, 30)

@@ -120,6 +120,34 @@ def test_a_paragraph_repeated_behind_a_short_label_is_said_once() -> None:
     assert result.text.split("\n") == [first, "وتوقعت مديرية الأرصاد الجوية أن تستمر الموجة إلى غاية الخميس."]
 
 
+def test_a_date_stamp_under_the_article_is_not_kept() -> None:
+    # The template shows the date below the body, in Arabic as Moroccan outlets write it.
+    lines = [
+        "أعلنت وزارة الصحة عن انطلاق الحملة الوطنية للتلقيح ضد الحصبة بجميع جهات المملكة.",
+        "وتستهدف الحملة الأطفال دون سن الخامسة عشرة، وتستمر إلى غاية نهاية الشهر الجاري.",
+    ]
+    body = (
+        "<html><body><h1>انطلاق الحملة الوطنية للتلقيح ضد الحصبة</h1><div class='post'>"
+        f"<p>{lines[0]}</p><p>{lines[1]}</p><div class='post-date'>4 غشت 2025 - 11:09</div>"
+        "</div></body></html>"
+    )
+    result = extract(fetch(body.encode()))
+    assert isinstance(result, Article)
+    assert result.text.split("\n") == lines
+
+
+def test_a_closing_line_naming_a_place_and_a_date_is_kept() -> None:
+    line = "حرر بالرباط في 4 غشت 2025"  # a communiqué's signature: prose, not the template's stamp
+    body = (
+        "<html><body><h1>بلاغ لوزارة الداخلية</h1><div class='post'>"
+        "<p>تعلن وزارة الداخلية أن عملية التسجيل في اللوائح الانتخابية تنطلق يوم الاثنين المقبل.</p>"
+        f"<p>{line}</p></div></body></html>"
+    )
+    result = extract(fetch(body.encode()))
+    assert isinstance(result, Article)
+    assert result.text.split("\n")[-1] == line
+
+
 def test_latin_chrome_glued_into_an_arabic_line_is_cut_off() -> None:
     body = (
         "<html><body><h1>الرجاء يفوز على المغرب الفاسي</h1><div>"
