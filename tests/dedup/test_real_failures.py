@@ -78,10 +78,8 @@ def test_a_copy_whose_one_shared_number_context_differs_verifies() -> None:
     a, b = fingerprint(MATCH), fingerprint(MATCH_COPY)
     verdict = verify(a, b, _T0, _T0 + timedelta(hours=7))
     assert verdict.same_story, verdict.reason
-    # With one context enough, the whole texts disagree; the added date is outside what aligns.
     one_figure = replace(DEFAULT, min_numbers=1)
-    verdict = verify(a, b, _T0, _T0 + timedelta(hours=7), one_figure)
-    assert verdict.same_story and "0 agree, 1 differ overall, agree in the sentences" in verdict.reason
+    assert verify(a, b, _T0, _T0 + timedelta(hours=7), one_figure).reason.startswith("numbers differ")
 
 
 def test_a_copy_inside_a_round_up_with_other_figures_next_to_the_same_words_verifies() -> None:
