@@ -85,8 +85,9 @@ def verify(
     `_figures_agree_where_aligned`).
     A containment between `min_aligned_containment` and `min_containment` is decided by `align`
     on the two texts: the fingerprints' own, or those `texts()` returns (a stored copy's text is
-    needed only then, and for the names check of a pair verified below 0.95: 1 verified pair in
-    ~60 on the synthetic stream of bench/dedup_scale.py, 3,454 of 12,060 on the ANT corpus).
+    needed only then, for the names check of a pair verified below 0.95, and for a pair the
+    numbers rule out: 1 verified pair in ~60 on the synthetic stream of bench/dedup_scale.py,
+    3,672 of 15,063 on the ANT corpus).
     `score` is the containment (0.0 when a check before it failed).
     """
     if min(a.shingles.size, b.shingles.size) < params.min_shingles:
@@ -312,7 +313,8 @@ def _number_check(a: frozenset[str], b: frozenset[str], params: DedupParams) -> 
     Real copies round ("نحو 262 ألفا" / "260 ألفا"), group thousands ("6.500" / "6500") and
     write different numbers after a preposition ("في 2016" / "في 21"): figures agree up to
     rounding (`_same_figure`) and function words are no context. On the ANT tuning half this
-    check had rejected 9 of 80 copies; it now rejects 2.
+    check had rejected 9 of 80 copies; it now rejects 2, and `_figures_agree_where_aligned` takes
+    one of them back.
     """
     agree, conflict = _number_counts(a, b)
     if agree + conflict < params.min_numbers or agree / (agree + conflict) >= params.min_number_agreement:
