@@ -473,7 +473,9 @@ def main() -> None:
     parser.add_argument("--phase", choices=("prepare", "timed"), help=argparse.SUPPRESS)
     parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.database_url = args.database_url or f"sqlite:////tmp/ingest-dedup-scale-{args.n}.sqlite"
+    # One default store per checkout: two checkouts benching at once must not share a file.
+    checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+    args.database_url = args.database_url or f"sqlite:////tmp/ingest-dedup-scale-{args.n}-{checkout}.sqlite"
     tag = hashlib.sha1(args.database_url.encode()).hexdigest()[:8]
     workload = Path(tempfile.gettempdir()) / f"ingest-dedup-scale-{args.n}-{tag}.workload"
     if args.phase == "prepare":

@@ -41,6 +41,7 @@ def steps(scale: bool) -> list[tuple[str, list[str]]]:
         ("Real templates crawled as a user would (run-once, query --format jsonl)", ["extract_real_crawl.py"]),
         ("Dedup on the labelled dev set (pairwise precision/recall)", ["dedup_params.py", "--seeds", "0", "1", "2"]),
         ("Dedup on real syndication (ANT corpus, labelled pairs)", ["dedup_real.py"]),
+        ("A verification model fitted on the ANT tuning half, against the rule", ["fit_verify.py"]),
         ("Per-copy cost of prepare (search text and fingerprint) and compare", ["prepare_cost.py"]),
         ("Crawl throughput against a local server", ["crawl.py", "--pages", "5000", "--both"]),
         ("Crawl throughput on a many-outlet web of real-size pages", ["crawl_many.py"]),
