@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 PORT   ?= 8700
 # A stamp, not the venv directory: a venv whose install failed half-way is redone.
 STAMP  := $(VENV)/.installed
-# The compiled kernel (ingest.dedup._kernels): an editable install builds it once, so a change to its
+# The compiled kernel (ingest.dedup._compiled): an editable install builds it once, so a change to its
 # sources re-runs the install, which rebuilds it (a C compiler is needed).
-KERNEL := setup.py src/ingest/dedup/_kernels.pyx src/ingest/dedup/_kernels.h
+KERNEL := setup.py src/ingest/dedup/_compiled.pyx src/ingest/dedup/_compiled.h
 
 .PHONY: install demo test test-sqlite lint typecheck bench bench-scale clean
 
@@ -64,4 +64,4 @@ bench-scale: install
 	$(BIN)/python bench/run.py --scale
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache build src/ingest/dedup/_kernels.c src/ingest/dedup/_kernels.*.so
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache build src/ingest/dedup/_compiled.c src/ingest/dedup/_compiled.*.so

@@ -5,13 +5,13 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 kernels = Extension(
-    "ingest.dedup._kernels",
-    ["src/ingest/dedup/_kernels.pyx"],
-    depends=["src/ingest/dedup/_kernels.h"],
+    "ingest.dedup._compiled",
+    ["src/ingest/dedup/_compiled.pyx"],
+    depends=["src/ingest/dedup/_compiled.h"],
     include_dirs=[numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # No -march: a wheel must run on any machine of its platform (the MinHash loop picks AVX2
-    # at load time where the CPU has it, see _kernels.h).
+    # at load time where the CPU has it, see _compiled.h).
     extra_compile_args=["-O3"],
 )
 

@@ -34,7 +34,7 @@ Everything here is pure: same text and params, same fingerprint, on every machin
 (xxh3 and uint32/uint64 arithmetic are platform-independent; bytes are little-endian).
 
 The per-document work (splitting, chunk lookups, token hashes, shingles, MinHash, numbers) is
-the compiled `ingest.dedup._kernels`; what each chunk contributes is computed here, in Python, once per
+the compiled `ingest.dedup._compiled`; what each chunk contributes is computed here, in Python, once per
 distinct chunk (`_ChunkCache`), so the kernel only gathers and hashes.
 """
 
@@ -48,7 +48,7 @@ from functools import lru_cache
 import numpy as np
 import xxhash
 
-from ingest.dedup import _kernels
+from ingest.dedup import _compiled
 from ingest.text import heading_kind, normalize
 
 __all__ = [
@@ -187,7 +187,7 @@ def fingerprint(text: str, params: DedupParams = DEFAULT) -> Fingerprint:
     """Fingerprint one article text (headline and body as extracted; normalisation happens here)."""
     a, b = _permutations(params.num_perm, params.seed)
     cut = _related_block_start(text)
-    return Fingerprint(*_kernels.fingerprint(_CHUNKS, text, cut, params.ngram, a, b), text=text[:cut])
+    return Fingerprint(*_compiled.fingerprint(_CHUNKS, text, cut, params.ngram, a, b), text=text[:cut])
 
 
 def prepare(title: str, text: str, params: DedupParams = DEFAULT) -> tuple[str, Fingerprint]:
@@ -199,11 +199,11 @@ def prepare(title: str, text: str, params: DedupParams = DEFAULT) -> tuple[str, 
     a, b = _permutations(params.num_perm, params.seed)
     cut = _related_block_start(text)
     if not params.sentence_keys:
-        search_text, shingles, signature, numbers, length = _kernels.prepare(
+        search_text, shingles, signature, numbers, length = _compiled.prepare(
             _CHUNKS, title, text, cut, params.ngram, a, b
         )
         return search_text, Fingerprint(shingles, signature, numbers, length, text[:cut], _EMPTY_KEYS)
-    search_text, shingles, signature, numbers, length, minima = _kernels.prepare_with_sentences(
+    search_text, shingles, signature, numbers, length, minima = _compiled.prepare_with_sentences(
         _CHUNKS, title, text, cut, params.ngram, a, b, params.sentence_words
     )
     return search_text, Fingerprint(
@@ -280,12 +280,12 @@ def _sentence_hashes(text: str, params: DedupParams) -> np.ndarray:
 def _sentence_minima(text: str, min_words: int, ngram: int) -> np.ndarray:
     """The distinct least word n-gram hashes of the sentences of `min_words` or more, sorted (int64).
 
-    Sentences as `sentences` cuts them, in the compiled pass of `prepare` (`ingest.dedup._kernels`):
+    Sentences as `sentences` cuts them, in the compiled pass of `prepare` (`ingest.dedup._compiled`):
     in numpy and Python, chunk by chunk, they cost twice the rest of `prepare` (~400 µs a
     synthetic copy on a loaded machine), and a compiled pass of their own as much as `prepare`.
     """
     a, b = _permutations(DEFAULT.num_perm, DEFAULT.seed)  # a signature is made too, and not used
-    minima = _kernels.prepare_with_sentences(_CHUNKS, "", text, len(text), ngram, a, b, min_words)[5]
+    minima = _compiled.prepare_with_sentences(_CHUNKS, "", text, len(text), ngram, a, b, min_words)[5]
     return np.unique(np.array(minima, np.int64))
 
 
@@ -310,27 +310,27 @@ def probe_keys(signature: np.ndarray, params: DedupParams = DEFAULT) -> np.ndarr
     return (_fmix64((h ^ values) * _GOLDEN) & _U64(_MASK63)).astype(np.int64)
 
 
-class _ChunkCache(dict[str, _kernels.Chunk]):
+class _ChunkCache(dict[str, _compiled.Chunk]):
     """Whitespace-separated chunk of raw text -> its normalised form and what fingerprinting needs of it.
 
     `normalize` costs ~0.45 ms on a 3 KB article (per-character translate and regex), more than
     the whole budget of 0.25 ms per document. Normalisation never joins or splits words across
     whitespace, so normalising chunk by chunk gives the words of `normalize(text)` (a test pins
     this), and chunks repeat across a corpus, so a dict makes most of them one lookup.
-    `ingest.dedup._kernels` looks every chunk up here (calling `__missing__` on a miss): this class
-    is the one definition of what a chunk contributes (a `_kernels.Chunk`, whose fields the
+    `ingest.dedup._compiled` looks every chunk up here (calling `__missing__` on a miss): this class
+    is the one definition of what a chunk contributes (a `_compiled.Chunk`, whose fields the
     kernel reads as a C struct).
     """
 
     max_size = 1 << 19  # ~100 MB at worst; cleared wholesale, an LRU costs more than it saves
 
-    def __missing__(self, chunk: str) -> _kernels.Chunk:
+    def __missing__(self, chunk: str) -> _compiled.Chunk:
         if len(self) >= self.max_size:
             self.clear()
         folded = normalize(chunk)
         words = folded.split()
         number = _NUMBER.search(chunk)
-        value = self[chunk] = _kernels.Chunk(
+        value = self[chunk] = _compiled.Chunk(
             folded=folded,
             packed=b"".join(xxhash.xxh3_64_intdigest(w.encode()).to_bytes(8, "little") for w in words),
             number=".".join(normalize(number.group()).split()) if number else "",
@@ -389,4 +389,4 @@ def _minhash(shingles: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
 
     An empty set gets the all-0xFFFFFFFF signature, as an empty datasketch MinHash has.
     """
-    return _kernels.minhash(shingles, *_permutations(num_perm, seed))
+    return _compiled.minhash(shingles, *_permutations(num_perm, seed))

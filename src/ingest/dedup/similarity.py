@@ -24,7 +24,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import pairwise
 
-from ingest.dedup._kernels import shared_count
+from ingest.dedup._compiled import shared_count
 from ingest.dedup.fingerprint import DEFAULT, DedupParams, Fingerprint, fingerprint, sentences, words
 from ingest.text import normalize
 

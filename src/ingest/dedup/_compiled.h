@@ -1,7 +1,7 @@
-/* The plain-C parts of ingest._kernels: chunk scanning, the search-text joiner, shingles, their
+/* The plain-C parts of ingest._compiled: chunk scanning, the search-text joiner, shingles, their
  * sort, MinHash, and the shared count of two shingle sets.
  *
- * Included by _kernels.pyx (after Python.h). The hashing is integer arithmetic on uint32 / uint64
+ * Included by _compiled.pyx (after Python.h). The hashing is integer arithmetic on uint32 / uint64
  * with C's defined unsigned wraparound, so results are the same on every machine and compiler;
  * the MinHash loop is compiled twice on x86-64 Linux (AVX2 and baseline, chosen at
  * load time) so that a wheel built without -march still runs on any x86-64.

@@ -5,7 +5,7 @@
 `str.split()` does, look each chunk up in the chunk cache (a dict whose `__missing__` computes
 the per-chunk values in Python: that cache stays the one definition of them), and gather in the
 same pass the folded words of the search text, the token hashes and the numbers in context.
-Shingles, their sort and the MinHash signature are then plain C (`_kernels.h`).
+Shingles, their sort and the MinHash signature are then plain C (`_compiled.h`).
 """
 
 cimport cython
@@ -28,7 +28,7 @@ cimport numpy as cnp
 cnp.import_array()
 
 
-cdef extern from "_kernels.h":
+cdef extern from "_compiled.h":
     void ing_init_space_bits()
     bint ing_next_chunk(int kind, const void* data, Py_ssize_t n, Py_ssize_t* pos, Py_ssize_t* start)
     void ing_load_le64(uint64_t* dst, const char* src, size_t count)

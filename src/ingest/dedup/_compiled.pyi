@@ -1,4 +1,4 @@
-"""Type stub of the compiled `ingest.dedup._kernels` (source: _kernels.pyx, _kernels.h)."""
+"""Type stub of the compiled `ingest.dedup._compiled` (source: _compiled.pyx, _compiled.h)."""
 
 from collections.abc import Mapping
 

@@ -1,4 +1,4 @@
-"""The compiled kernel (`ingest.dedup._kernels`) against plain-Python oracles written here.
+"""The compiled kernel (`ingest.dedup._compiled`) against plain-Python oracles written here.
 
 `prepare`, `fingerprint` and `compare` run compiled code; these tests recompute what they must
 return the slow, obvious way (whole-text `normalize`, xxh3 per word, Python-int shingle hashes,
@@ -19,7 +19,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.dedup import _kernels
+from ingest.dedup import _compiled
 from ingest.dedup.fingerprint import (
     _CHUNKS,
     DEFAULT,
@@ -240,17 +240,17 @@ def test_a_chunk_cache_cleared_in_the_middle_of_a_text_changes_nothing(monkeypat
 def test_the_kernel_rejects_a_cache_of_something_else(cache: Any, text: str) -> None:
     # Checked, not trusted: the kernel reads a Chunk's fields as a C struct.
     with pytest.raises(TypeError):
-        _kernels.fingerprint(cache, text, len(text), 3, np.ones(4, np.uint32), np.ones(4, np.uint32))
+        _compiled.fingerprint(cache, text, len(text), 3, np.ones(4, np.uint32), np.ones(4, np.uint32))
 
 
 def test_a_chunk_holds_what_it_was_given_and_only_whole_hashes() -> None:
-    chunk = _kernels.Chunk(folded="ب 3", packed=b"\1" * 16, number="3", first="ب", last="")
+    chunk = _compiled.Chunk(folded="ب 3", packed=b"\1" * 16, number="3", first="ب", last="")
     assert (chunk.folded, chunk.packed, chunk.number, chunk.first, chunk.last) == ("ب 3", b"\1" * 16, "3", "ب", "")
     with pytest.raises(ValueError):
-        _kernels.Chunk("x", b"\1" * 7, "", "x", "x")
+        _compiled.Chunk("x", b"\1" * 7, "", "x", "x")
     bad: Any = None
     with pytest.raises(TypeError):
-        _kernels.Chunk("x", b"", "", bad, "x")
+        _compiled.Chunk("x", b"", "", bad, "x")
 
 
 @given(st.sets(st.integers(min_value=0, max_value=(1 << 32) - 1), max_size=300))
@@ -282,7 +282,7 @@ def test_compare_equals_set_intersection(a: set[int], b: set[int]) -> None:
     shared = len(a & b)
     assert sim.jaccard == shared / len(a | b)
     assert sim.containment == shared / min(len(a), len(b))
-    assert _kernels.shared_count(_fp(b).shingles, _fp(a).shingles) == shared
+    assert _compiled.shared_count(_fp(b).shingles, _fp(a).shingles) == shared
 
 
 def test_shared_count_at_the_ends_of_a_long_set() -> None:
@@ -291,5 +291,5 @@ def test_shared_count_at_the_ends_of_a_long_set() -> None:
     top = (1 << 32) - step
     for small in ([0], [top], [5, step, (1 << 32) - 1], [0, step, 2 * step, top]):
         expected = len(set(small) & set(large.tolist()))
-        assert _kernels.shared_count(np.array(small, dtype=np.uint32), large) == expected
-        assert _kernels.shared_count(large, np.array(small, dtype=np.uint32)) == expected
+        assert _compiled.shared_count(np.array(small, dtype=np.uint32), large) == expected
+        assert _compiled.shared_count(large, np.array(small, dtype=np.uint32)) == expected
