@@ -35,6 +35,7 @@ __all__ = [
     "host_key",
     "is_private_address",
     "may_fetch",
+    "same_outlet",
     "same_site",
 ]
 
@@ -207,6 +208,24 @@ def same_site(url: str, allowed_domains: Iterable[str]) -> bool:
         if d and (host == d or host.endswith("." + d)):
             return True
     return False
+
+
+def same_outlet(a: str, b: str) -> bool:
+    """Whether two URLs are on one outlet's site: one host, or one a subdomain of the other, with
+    ``www.``, ``m.`` and ``amp.`` ignored (a mobile or AMP page names its own page as canonical).
+
+    ``same_outlet("https://m.hespress.com/a", "https://www.hespress.com/b")`` is true.
+    """
+    ha, hb = _outlet_host(a), _outlet_host(b)
+    return bool(ha and hb) and (ha == hb or ha.endswith("." + hb) or hb.endswith("." + ha))
+
+
+def _outlet_host(url: str) -> str:
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return ""
+    return host_key(host).removeprefix("m.").removeprefix("amp.") if host else ""
 
 
 # ------------------------------------------------------------------------------- what may be fetched

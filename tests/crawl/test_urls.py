@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.urls import amp_to_canonical, canonicalize, same_site
+from ingest.urls import amp_to_canonical, canonicalize, same_outlet, same_site
 
 ENCODED = "https://www.hespress.com/%D8%B3%D9%8A%D8%A7%D8%B3%D8%A9/%D9%85%D9%82%D8%A7%D9%84-1.html"
 
@@ -85,3 +85,11 @@ def test_same_site_rejects_lookalike_and_non_http_urls() -> None:
     assert not same_site("https://evilhespress.com/x", ["hespress.com"])
     assert not same_site("https://hespress.com.evil.net/x", ["hespress.com"])
     assert not same_site("mailto:a@hespress.com", ["hespress.com"])
+
+
+def test_same_outlet_reads_mobile_amp_and_subdomain_pages_as_one_site() -> None:
+    assert same_outlet("https://m.hespress.com/a", "https://www.hespress.com/b")
+    assert same_outlet("https://amp.hespress.com/a", "https://m.hespress.com/b")
+    assert same_outlet("https://fr.hespress.com/a", "https://hespress.com/b")
+    assert not same_outlet("https://evilhespress.com/a", "https://hespress.com/b")
+    assert not same_outlet("https://hespress.com/a", "not a url")

@@ -36,6 +36,7 @@ from ingest.extract.dates import find_dates, is_date_line, to_utc
 from ingest.extract.html import meta_map, not_html
 from ingest.records import Article, FetchedPage, Rejection
 from ingest.text import normalize
+from ingest.urls import same_outlet
 
 # Measured: 1 of 181 benchmark articles is shorter than 30 words (another has 38-42), while video
 # captions, galleries and "breaking" stubs run 10-30 words.
@@ -355,15 +356,6 @@ def pick_image(meta: Mapping[str, str], nodes: Sequence[dict[str, Any]], base: s
     return urljoin(base, image.strip()) if isinstance(image, str) and image.strip() else None
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower().removeprefix("www.").removeprefix("m.").removeprefix("amp.")
-
-
-def _same_site(a: str, b: str) -> bool:
-    ha, hb = _host(a), _host(b)
-    return bool(ha) and (ha == hb or ha.endswith("." + hb) or hb.endswith("." + ha))
-
-
 def _is_homepage(url: str) -> bool:
     parts = urlsplit(url)
     return parts.path in ("", "/") and not parts.query
@@ -387,7 +379,7 @@ def pick_url(tree: HtmlElement, meta: Mapping[str, str], final_url: str) -> str:
         if not cand or not cand.strip():
             continue
         url = urljoin(final_url, cand.strip())
-        if url.startswith(("http://", "https://")) and _same_site(url, final_url) and not _is_homepage(url):
+        if url.startswith(("http://", "https://")) and same_outlet(url, final_url) and not _is_homepage(url):
             return _canonicalize(url)
     return _canonicalize(final_url)
 
