@@ -63,10 +63,7 @@ def replace_stories(session: Session, params: DedupParams = DEFAULT, batch: int 
 
 def _refingerprinted(session: Session, ids: list[int], params: DedupParams) -> list[tuple[NewCopy, Fingerprint]]:
     """The copies `ids` (in that order) as placement takes them, their stored fingerprints rewritten."""
-    placing = [
-        (NewCopy(c.id, c.published_at, c.fetched_at, c.content_hash, c.url, c.source_id), fingerprint(c.text, params))
-        for c in copies_to_place(session, ids)
-    ]
+    placing = [(copy, fingerprint(text, params)) for copy, text in copies_to_place(session, ids)]
     rewrite_fingerprints(
         session,
         [

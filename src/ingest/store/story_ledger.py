@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.dedup import election
+from ingest.dedup.deduplicator import NewCopy
 from ingest.dedup.election import Member, Story
 from ingest.dedup.fingerprint import body_text
 from ingest.dedup.ports import CopyColumns, InsertNew, StoredCopy, StoredFingerprint, StoredSignature
@@ -261,26 +262,13 @@ def drop_stories(session: Session) -> list[int]:
     return list(conn.execute(select(CopyRow.id).order_by(*order)).scalars())
 
 
-@dataclass(frozen=True, slots=True)
-class PlacingColumns:
-    """What placing a stored copy again needs of it."""
-
-    id: int
-    published_at: datetime | None
-    fetched_at: datetime
-    content_hash: str
-    url: str
-    source_id: int
-    text: str
-
-
-def copies_to_place(session: Session, ids: Sequence[int]) -> list[PlacingColumns]:
-    """The stored copies `ids`, in that order."""
+def copies_to_place(session: Session, ids: Sequence[int]) -> list[tuple[NewCopy, str]]:
+    """The stored copies `ids`, in that order, as placement takes them, each with its text."""
     cols = (CopyRow.id, CopyRow.published_at, CopyRow.fetched_at, CopyRow.content_hash, CopyRow.url)
     query = select(*cols, CopyRow.source_id, CopyRow.text).where(CopyRow.id.in_(ids))
     rows = {r.id: r for r in session.connection().execute(query)}
     return [
-        PlacingColumns(r.id, r.published_at, r.fetched_at, r.content_hash, r.url, r.source_id, r.text or "")
+        (NewCopy(r.id, r.published_at, r.fetched_at, r.content_hash, r.url, r.source_id), r.text or "")
         for r in (rows[i] for i in ids)
     ]
 
