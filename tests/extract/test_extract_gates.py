@@ -102,3 +102,32 @@ def test_rejection_names_the_final_url_and_source() -> None:
     result = extract(fetch(b"%PDF", "application/pdf"))
     assert isinstance(result, Rejection)
     assert (result.url, result.source) == ("https://x.ma/a/1", "x")
+
+
+BRIEF = "<p>زلزال بقوة 4 درجات يضرب إقليم الحوز دون أن يخلف خسائر في الأرواح أو الممتلكات.</p>"
+HEADLINE = "زلزال بقوة 4 درجات يضرب إقليم الحوز"
+
+
+def test_brief_on_a_template_that_declares_video_on_every_page_is_stored() -> None:
+    # A real template kept og:type video.other on its article pages: its short articles were all lost.
+    html = (
+        f'<html><head><title>{HEADLINE}</title><meta property="og:type" content="video.other"></head>'
+        f"<body><h1>{HEADLINE}</h1>{BRIEF}</body></html>"
+    )
+    assert reason(extract(fetch(html.encode()))) == "stored"
+
+
+def test_brief_beside_an_embedded_clip_is_stored() -> None:
+    html = (
+        f"<html><head><title>{HEADLINE}</title></head><body><h1>{HEADLINE}</h1>"
+        f"<iframe src='https://www.youtube.com/embed/abc'></iframe>{BRIEF}</body></html>"
+    )
+    assert reason(extract(fetch(html.encode()))) == "stored"
+
+
+def test_a_watch_the_video_caption_under_a_headline_is_not_an_article() -> None:
+    html = (
+        f"<html><head><title>{HEADLINE}</title></head><body><h1>{HEADLINE}</h1>"
+        "<iframe src='https://www.youtube.com/embed/abc'></iframe><p>شاهد الفيديو كاملا</p></body></html>"
+    )
+    assert reason(extract(fetch(html.encode()))) == "not-article"

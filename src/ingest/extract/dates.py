@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from lxml.html import HtmlElement
 
-from ingest.extract.html import meta_map
+from ingest.extract.html import headline_link, meta_map, spaced_text
 from ingest.text import DIGITS, fold_light
 
 DEFAULT_TZ = "Africa/Casablanca"
@@ -272,27 +272,21 @@ _TEASER_MAX_WORDS = 50  # a card: a headline, a date, a line of excerpt; an arti
 
 def in_teaser(el: HtmlElement) -> bool:
     """The date element `el` is another article's teaser card: it or one of its first ancestors, of at
-    most 50 words and holding no <h1>, holds a link to a page (not "#", javascript: or mailto:) of
-    4+ words, that article's headline. Measured on bench/extract_real.py's tuning half: a template
-    listing "related" cards whose <time> elements gave their date to the page (wcxb/0034, 10 cards
-    before the article's own date, written as text)."""
-    own_words = len(el.text_content().split())
+    most 50 words and holding no <h1>, holds a headline link (`html.headline_link`, 4+ words).
+    Measured on bench/extract_real.py's tuning half: a template listing "related" cards whose <time>
+    elements gave their date to the page (wcxb/0034, 10 cards before the article's own date, written
+    as text)."""
+    own_words = len(spaced_text(el).split())
     for level, ancestor in enumerate((el, *el.iterancestors())):
         if level >= _TEASER_LEVELS or ancestor.tag in ("body", "html") or next(ancestor.iter("h1"), None) is not None:
             return False
-        if len(ancestor.text_content().split()) > _TEASER_MAX_WORDS:
+        if len(spaced_text(ancestor).split()) > _TEASER_MAX_WORDS:
             return False
         for link in ancestor.iter("a"):
             inside = link in el.iterancestors()  # a card that is one link counts the date's words too
-            words = len(link.text_content().split()) - (own_words if inside else 0)
-            if words >= _TEASER_LINK_WORDS and _to_a_page(link.get("href") or ""):
+            if headline_link(link, _TEASER_LINK_WORDS + (own_words if inside else 0)):
                 return True
     return False
-
-
-def _to_a_page(href: str) -> bool:
-    href = href.strip().lower()
-    return bool(href) and not href.startswith(("#", "javascript:", "mailto:"))
 
 
 def _time_elements(
@@ -302,8 +296,8 @@ def _time_elements(
     for el in tree.iter("time"):
         if in_teaser(el):
             continue
-        raw = el.get("datetime") or el.text_content()
-        dt = parse_iso(raw, tz, now) if raw else None
+        raw = el.get("datetime")
+        dt = parse_iso(raw, tz, now) if raw else parse_text(spaced_text(el), tz, now)
         if dt is None:
             continue
         marks = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
@@ -325,13 +319,13 @@ def _visible_candidates(tree: HtmlElement) -> Iterable[str]:
             continue
         marks = f"{el.get('class', '')} {el.get('id', '')}"
         if _DATE_CLASS.search(marks):
-            text = el.text_content()
+            text = spaced_text(el)
             if 4 <= len(text) <= 160 and not in_teaser(el):
                 yield text
     for h1 in tree.iter("h1"):
         parent = h1.getparent()
         if parent is not None:
-            yield parent.text_content()[:600]
+            yield spaced_text(parent)[:600]
         break
 
 
@@ -389,7 +383,7 @@ def _near_headline(tree: HtmlElement, headline: str, tz: str | tzinfo | None, no
         if level >= _NEAR_LEVELS or scope.tag in ("body", "html"):
             return None
         for el in _date_elements(scope):
-            text = el.text_content()
+            text = spaced_text(el)
             raw = el.get("datetime") if el.tag == "time" else None
             if (raw or 4 <= len(text) <= 160) and not _updated_label(el, text) and not in_teaser(el):
                 dt = parse_iso(raw, tz, now) if raw else parse_text(text, tz, now)
