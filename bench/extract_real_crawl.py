@@ -233,6 +233,20 @@ def report(
             f"| {len(canon)}, {f'{statistics.mean(canon):.3f}' if canon else '-'} "
             f"| {statistics.mean(every):.3f}, {min(every):.3f} | {titles:.1%} | {dates:.1%} |"
         )
+    _print_worst(want, stored)
+
+
+def _print_worst(want: dict[str, Served], stored: dict[str, Stored], limit: int = 12) -> None:
+    """The pages a regression would name: not stored, below F1 0.98, a wrong title or date."""
+    lines = []
+    for url, served in want.items():
+        got = stored.get(url)
+        f1 = token_prf(got.text, served.text)[2] if got is not None else 0.0
+        if got is None or f1 < 0.98 or not _title_right(got, served) or not _minute_right(got, served):
+            when = got.published if got is not None else None
+            lines.append(f"  {served.outlet}{served.path}: F1 {f1:.3f}, date stored {when}, set {served.published}")
+    print(f"\n{len(lines)} pages not stored, below F1 0.98, or with a wrong title or date" + (":" if lines else ""))
+    print("\n".join(lines[:limit]))
 
 
 def main(argv: list[str]) -> int:

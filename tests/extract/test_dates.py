@@ -305,3 +305,12 @@ def test_an_author_link_beside_the_date_does_not_make_it_a_teaser() -> None:
         "<time>14 ماي 2025 - 12:05</time> · 12 minute read</p></div></body></html>"
     )
     assert find_dates(tree, headline="عنوان المقال", now=NOW)[0] == utc(2025, 5, 14, 11, 5)
+
+
+def test_a_date_in_the_headline_is_not_the_page_date() -> None:
+    # The block holding the headline and its stamp is marked "meta": read whole, its first date is the headline's.
+    tree = document_fromstring(
+        "<html><body><div class='title-meta-wrap'><h1>توقعات الطقس ليوم الأربعاء 15 يناير 2025</h1>"
+        "<span class='post-date'>14 يناير 2025 - 18:17</span></div></body></html>"
+    )
+    assert find_dates(tree, headline="توقعات الطقس ليوم الأربعاء 15 يناير 2025", now=NOW)[0] == utc(2025, 1, 14, 17, 17)

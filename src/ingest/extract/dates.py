@@ -379,10 +379,13 @@ def _near_headline(tree: HtmlElement, headline: str, tz: str | tzinfo | None, no
     h1 = _headline_h1(tree, headline)
     if h1 is None:
         return None
+    wrappers = set(h1.iterancestors())  # a "meta-wrap" holding the headline reads the headline's own dates first
     for level, scope in enumerate(h1.iterancestors()):
         if level >= _NEAR_LEVELS or scope.tag in ("body", "html"):
             return None
         for el in _date_elements(scope):
+            if el in wrappers:
+                continue
             text = spaced_text(el)
             raw = el.get("datetime") if el.tag == "time" else None
             if (raw or 4 <= len(text) <= 160) and not _updated_label(el, text) and not in_teaser(el):

@@ -793,8 +793,30 @@ def drop_date_stamps(tree: HtmlElement) -> None:
                 stamps.append(el)
             el = el.getparent()
     for el in stamps:
-        if el.getparent() is not None:
-            el.drop_tree()
+        row = _meta_row(el)
+        if row.getparent() is not None:
+            row.drop_tree()
+
+
+_ROW_MAX_WORDS = 12  # a byline row: a name, a stamp, "0 Comments"; a sentence runs longer
+_ROW_MAX_NODES = 40  # and a few elements (an avatar, links, icons): a bigger subtree is not one row
+_NOT_A_ROW = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section", "main", "body", "html"})
+
+
+def _meta_row(stamp: HtmlElement) -> HtmlElement:
+    """The byline row holding `stamp` ("Susan · 2 يونيو 2025 - 19:35 · 0 Comments"), else the stamp:
+    its ancestors of at most 12 words holding no paragraph nor heading. Taken out alone, the stamp left
+    the row's name and comment count glued to the lead paragraph (bench/extract_real_crawl.py, wcxb/0023)."""
+    row = stamp
+    for parent in stamp.iterancestors():
+        if parent.tag in _NOT_A_ROW or next(islice(parent.iterdescendants(), _ROW_MAX_NODES, None), None) is not None:
+            break
+        if len(spaced_text(parent).split()) > _ROW_MAX_WORDS:
+            break
+        if next(parent.iterdescendants(*_NOT_A_ROW), None) is not None:
+            break
+        row = parent
+    return row
 
 
 def _is_stamp(el: HtmlElement) -> bool:
