@@ -42,7 +42,7 @@ from ingest.records import Article, FetchedPage, Rejection, RunStats
 from ingest.service.lifecycle import arm_extraction_process
 from ingest.store.archive import ArchivedPage, archive, pack
 from ingest.store.band_tables import BandTables
-from ingest.store.db import allocate_ids, upsert, write_transaction
+from ingest.store.db import allocate_ids, copy_rows, upsert, write_transaction
 from ingest.store.fetch_state import fetch_state_row, record_fetch_state
 from ingest.store.models import CopyRow, SourceRow
 from ingest.store.recurring import load_recurring, save_recurring
@@ -260,7 +260,9 @@ class ArticleWriter:
         self.stats.articles_extracted += len(placing)
 
         def insert_new(placements: Mapping[int, dict[str, Any]]) -> None:
-            conn.execute(_NEW_COPIES, [{"id": i, **fields, **placements[i]} for i, fields in rows.items()])
+            news = [{"id": i, **fields, **placements[i]} for i, fields in rows.items()]
+            if news and not copy_rows(conn, CopyRow, list(news[0]), [list(r.values()) for r in news]):
+                conn.execute(_NEW_COPIES, news)
 
         batch = [(copy, fp) for _, copy, fp in placing]
         for placement in self.dedup.place(self._ledger(conn), self.index, batch, insert_new):

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from ingest.dedup.candidates import BAND_POINTS, EMPTY, Hits, KeyRuns, key_points
 from ingest.dedup.fingerprint import DEFAULT, DedupParams
-from ingest.store.db import in_chunks
+from ingest.store.db import copy_rows, in_chunks
 from ingest.store.models import IndexKeysRow, IndexLogRow, ProbeRow
 
 __all__ = ["BandTables"]
@@ -268,10 +268,15 @@ class BandTables:
         started = time.perf_counter()
         blobs = [(c, b, keys.astype("<i8").tobytes()) for c, b, keys, _ in self._pending]
         probes = [(c, probe.astype("<i8").tobytes()) for c, _, _, probe in self._pending if probe.size]
-        conn.exec_driver_sql(_driver_sql(conn, _INSERT_KEYS), blobs)
-        if probes:  # none when DedupParams.probe_values is 0
-            conn.exec_driver_sql(_driver_sql(conn, _INSERT_PROBE), probes)
-        conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), [(c, b) for c, b, _, _ in self._pending])
+        logged = [(c, b) for c, b, _, _ in self._pending]
+        if copy_rows(conn, IndexKeysRow, ("copy_id", "bucket", "keys"), blobs):
+            copy_rows(conn, ProbeRow, ("copy_id", "keys"), probes)
+            copy_rows(conn, IndexLogRow, ("copy_id", "bucket"), logged)
+        else:
+            conn.exec_driver_sql(_driver_sql(conn, _INSERT_KEYS), blobs)
+            if probes:  # none when DedupParams.probe_values is 0
+                conn.exec_driver_sql(_driver_sql(conn, _INSERT_PROBE), probes)
+            conn.exec_driver_sql(_driver_sql(conn, _INSERT_LOG), logged)
         self._pending.clear()
         self.write_seconds += time.perf_counter() - started
 

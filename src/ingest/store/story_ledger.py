@@ -30,7 +30,7 @@ from ingest.dedup.deduplicator import NewCopy
 from ingest.dedup.election import Member, Story
 from ingest.dedup.fingerprint import body_text
 from ingest.dedup.ports import CopyColumns, InsertNew, StoredCopy, StoredFingerprint, StoredSignature
-from ingest.store.db import allocate_ids, in_chunks
+from ingest.store.db import allocate_ids, copy_rows, in_chunks
 from ingest.store.models import CopyRow, StoryRow
 
 __all__ = ["DbStoryLedger"]
@@ -62,6 +62,7 @@ _MEMBERS = (
 # New stories get their ids from `allocate_ids` and are inserted without a canonical copy: it is
 # a copy of this batch, stored (by the caller) after its story, then set by the election.
 _NEW_STORIES = insert(StoryRow)
+_STORY_COLUMNS = ("id", "created_at", "updated_at")
 # Rows of placement columns plus "copy_id": the SET clause is the rows' columns.
 _SET_STORY = update(CopyRow).where(CopyRow.id == bindparam("copy_id"))
 _ELECT = (
@@ -212,8 +213,9 @@ class DbStoryLedger:
         ids = allocate_ids(self.conn, StoryRow.__tablename__, len(founded))
         written = dict(zip((s.id for s in founded), ids, strict=True))
         if founded:
-            rows = [{"id": written[s.id], "created_at": s.created_at, "updated_at": s.updated_at} for s in founded]
-            self.conn.execute(_NEW_STORIES, rows)
+            rows = [(written[s.id], s.created_at, s.updated_at) for s in founded]
+            if not copy_rows(self.conn, StoryRow, _STORY_COLUMNS, rows):
+                self.conn.execute(_NEW_STORIES, [dict(zip(_STORY_COLUMNS, r, strict=True)) for r in rows])
         return written
 
 
