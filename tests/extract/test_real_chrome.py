@@ -268,12 +268,13 @@ def test_a_date_stamp_beside_the_headline_is_not_glued_to_the_lead_paragraph() -
 
 def test_a_byline_row_holding_the_stamp_is_not_kept() -> None:
     page = headed_page(
-        f"<h1>{HEADLINE}</h1><div class='summary'><a href='/author/z-l/'><span>Zach Lezberg</span></a> | "
-        "<span class='the-date'>21 مارس 2025 - 04:40</span></div>"
+        f"<h1>{HEADLINE}</h1><div class='summary'><a class='author' href='/author/z-l/'><span>Zach Lezberg</span>"
+        "</a> | <span class='the-date'>21 مارس 2025 - 04:40</span></div>"
     )
     result = extract(fetch(page), languages=("ar", "fr"))
     assert isinstance(result, Article)
     assert result.text == LEAD  # the byline row goes with its stamp
+    assert result.author == "Zach Lezberg"  # read before the row goes
 
 
 def test_a_date_inside_a_sentence_stays() -> None:

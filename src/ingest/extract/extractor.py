@@ -1089,7 +1089,8 @@ def _from_tree(
     looks = looks_like_article(tree, meta, nodes, title)
     fetched = to_utc(page.fetched_at, UTC)
     published, updated = find_dates(tree, nodes, tz=timezone, now=fetched, headline=title)
-    drop_date_stamps(tree)  # once its dates are read: a stamp beside the headline is not body text
+    author = pick_author(tree, meta, nodes)
+    drop_date_stamps(tree)  # once dates and byline are read: a stamp beside the headline is not body text
     bodies = extract_body(tree, nodes, base, facts)
     if not bodies:
         return reject("empty", "nothing extracted", looks)
@@ -1116,7 +1117,7 @@ def _from_tree(
         published_at=published,
         fetched_at=fetched,
         language=language,
-        author=pick_author(tree, meta, nodes),
+        author=author,
         section=section,
         image_url=pick_image(meta, nodes, base),
         updated_at=updated,
