@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -428,9 +429,9 @@ class Pipeline:
         # Started now, not at the first page: its warm-up (ingest.service.forkserver_init, ~1.3 CPU-s) runs
         # while Scrapy starts and reads the feeds, instead of blocking the reactor's first `accept`.
         multiprocessing.forkserver.ensure_running()
-        self._pool = ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=context, initializer=arm_extraction_process
-        )
+        self._context = context
+        self._pool = self._new_pool()
+        self._pool_lock = threading.Lock()
         # Back-pressure: the crawler blocks when this many pages await extraction.
         self._in_flight = threading.BoundedSemaphore(8 * self._workers)
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -438,14 +439,17 @@ class Pipeline:
         self._thread.start()
         self._failure: BaseException | None = None
         self._after_pages: list[dict[str, Any]] = []
+        self._closing = False
 
     # -- PageSink -----------------------------------------------------------------------------
     def accept(self, page: FetchedPage) -> None:
         self.stats.pages_fetched += 1
-        source = self.sources[page.source]
         self._in_flight.acquire()
-        future = self._pool.submit(extract_page, page, source.timezone, tuple(source.languages), self._keep_raw)
-        future.add_done_callback(self._extracted)
+        try:
+            self._submit(page, retried=False)
+        except BaseException:
+            self._in_flight.release()  # a slot kept by a failed submit would, 8 pages on, block the crawl for good
+            raise
 
     def reject(self, rejection: Rejection) -> None:
         """A refused fetch: the crawl report counts it and the frontier remembers it; nothing to store.
@@ -462,17 +466,55 @@ class Pipeline:
         self._after_pages.extend(rows)
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _extracted(self, future: Future[PageResult]) -> None:
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context, workers = self._context, self._workers
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=arm_extraction_process)
+
+    def _submit(self, page: FetchedPage, *, retried: bool) -> None:
+        """Hand `page` to the extraction pool. A pool whose worker died (killed, out of memory) is
+        broken for good: it is replaced, once per break, and the page goes to the new one. Before, a
+        killed worker made every later submit fail after taking an in-flight slot, and the crawl
+        blocked for good once the slots were gone, deaf to SIGTERM (its reactor thread waiting)."""
+        source = self.sources[page.source]
+
+        def submit(pool: ProcessPoolExecutor) -> Future[PageResult]:
+            return pool.submit(extract_page, page, source.timezone, tuple(source.languages), self._keep_raw)
+
+        with self._pool_lock:
+            try:
+                future = submit(self._pool)
+            except BrokenProcessPool:
+                log.warning("the extraction workers died (killed or out of memory); starting new ones")
+                self._pool.shutdown(wait=False)
+                self._pool = self._new_pool()
+                future = submit(self._pool)
+        future.add_done_callback(lambda done: self._extracted(done, page, retried))
+
+    def _extracted(self, future: Future[PageResult], page: FetchedPage, retried: bool) -> None:
+        error = BrokenProcessPool("cancelled") if future.cancelled() else future.exception()
+        if isinstance(error, BrokenProcessPool) and not retried and not self._closing:
+            try:  # its worker died: once more in a new pool, then it is a bad page
+                self._submit(page, retried=True)
+                return  # the in-flight slot passes to the new future
+            except Exception as again:
+                error = again
         self._in_flight.release()
-        try:
-            self._queue.put(future.result())
-        except Exception as exc:  # the worker process died (killed, out of memory)
-            log.error("extraction worker failed: %s", exc)
+        if error is not None:
+            log.error("extraction worker failed on %s: %s", page.url, error)
             self.stats.error("extract-worker-died")
+        else:
+            self._queue.put(future.result())
 
     def close(self) -> RunStats:
         """Wait for every queued page to be extracted and stored; return the run's counters."""
-        self._pool.shutdown(wait=True)
+        self._closing = True
+        while True:  # a page retried meanwhile may have started a new pool: wait for that one too
+            with self._pool_lock:
+                pool = self._pool
+            pool.shutdown(wait=True)
+            with self._pool_lock:
+                if self._pool is pool:
+                    break
         if self._after_pages:
             self._queue.put(FetchStateRows(self._after_pages))
         self._queue.put(_CLOSE)
