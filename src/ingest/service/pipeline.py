@@ -262,7 +262,8 @@ class ArticleWriter:
 
         def insert_new(placements: Mapping[int, dict[str, Any]]) -> None:
             news = [{"id": i, **fields, **placements[i]} for i, fields in rows.items()]
-            if news and not copy_rows(conn, CopyRow, list(news[0]), [list(r.values()) for r in news]):
+            names = list(news[0]) if news else []
+            if news and not copy_rows(conn, CopyRow, names, [[r[n] for n in names] for r in news]):
                 conn.execute(_NEW_COPIES, news)
 
         batch = [(copy, fp) for _, copy, fp in placing]
