@@ -292,3 +292,43 @@ def test_the_headline_in_a_title_bar_and_again_in_the_h1_is_not_kept() -> None:
     result = extract(fetch(page), languages=("ar", "fr"))
     assert isinstance(result, Article)
     assert result.text == LEAD
+
+
+DATED_HEADLINE = "الوداد يكتفي بالتعادل أمام اتحاد طنجة في دورة 2025"
+
+
+def test_a_headline_ending_in_a_year_before_a_share_toolbar_is_still_found_glued_to_the_lead() -> None:
+    # A real sports template: breadcrumb, headline, "Share this: Click to share ..." came out as one line
+    # with the lead; the Latin run took the headline's year with it, and the headline was kept.
+    page = headed_page(
+        "<h6><a href='/sports/'>Sports</a></h6><h6><a href='/sports/botola/'>Botola Pro</a></h6>"
+        f"<h1>{DATED_HEADLINE}</h1>"
+        "<div class='share'>Share this: Click to share on Facebook (Opens in new window)</div>"
+    )
+    result = extract(fetch(page), languages=("ar", "fr"))
+    assert isinstance(result, Article)
+    assert result.text == LEAD
+
+
+def test_a_latin_page_heading_between_the_headline_and_the_lead_is_not_kept() -> None:
+    # A page builder's own heading ("Graphic Design Courses") glued between the headline and a brief.
+    page = headed_page(f"<h1>{HEADLINE}</h1><div class='banner'><h1>Graphic Design Courses</h1></div>")
+    result = extract(fetch(page), languages=("ar", "fr"))
+    assert isinstance(result, Article)
+    assert result.text == LEAD
+
+
+def test_a_photo_credit_glued_to_the_lead_is_not_kept() -> None:
+    credit = "<figure><img src='/a.jpg'><figcaption>© Aaron Schwartz</figcaption></figure>"
+    page = headed_page(f"<h1>{HEADLINE}</h1>{credit}")
+    result = extract(fetch(page), languages=("ar", "fr"))
+    assert isinstance(result, Article)
+    assert result.text == LEAD
+
+
+def test_a_foreign_name_of_three_words_inside_an_arabic_sentence_stays() -> None:
+    line = "وقال مدرب الفريق Walid Regragui Junior إن المباراة كانت صعبة على اللاعبين في الشوط الثاني."
+    body = f"<html><body><h1>{HEADLINE}</h1><div><p>{LEAD}</p><p>{line}</p></div></body></html>"
+    result = extract(fetch(body.encode()), languages=("ar", "fr"))
+    assert isinstance(result, Article)
+    assert "Walid Regragui Junior" in result.text

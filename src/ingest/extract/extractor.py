@@ -20,7 +20,7 @@ from copy import copy
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
-from itertools import islice
+from itertools import groupby, islice
 from math import log1p
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -668,19 +668,28 @@ def _drop_latin_runs(line: str) -> str:
         return line
     line = _TRAILING_LATIN.sub("", line)
     words = line.split()
-    foreign = [_ARABIC_CHARS.search(w) is None for w in words]
-    keep, i = [], 0
-    while i < len(words):
-        j = i
-        while j < len(words) and foreign[j]:
-            j += 1
-        run = words[i:j]
-        if j > i and not (len(run) >= _LATIN_RUN_WORDS and _OTHER_LETTERS.search(" ".join(run))):
-            keep += run
-        if j < len(words):
-            keep.append(words[j])
-        i = j + 1
+    keep: list[str] = []
+    for arabic, group in groupby(words, key=lambda w: _ARABIC_CHARS.search(w) is not None):
+        run = list(group)
+        keep += run if arabic else _kept_of_run(run)
     return " ".join(keep) if len(keep) < len(words) else line
+
+
+def _kept_of_run(run: list[str]) -> list[str]:
+    """What stays of a run of words without an Arabic letter: all of it, unless its core (from its first
+    word with a letter, or a "©", to its last word with a letter) is 4 words or more, or a credit
+    ("© Aaron Schwartz"). Figures at its edges belong to the Arabic around it: "... 14 يناير 2025 Share
+    this: Click to share ..." lost the headline's year, and the headline glued to the lead was no
+    longer found (bench/extract_real.py, a brief in aeb/264dc3ae3124: F1 0.86)."""
+    start, end = 0, len(run)
+    while start < end and not (_OTHER_LETTERS.search(run[start]) or run[start].startswith("©")):
+        start += 1
+    while end > start and not _OTHER_LETTERS.search(run[end - 1]):
+        end -= 1
+    core = run[start:end]
+    if len(core) >= _LATIN_RUN_WORDS or (core and core[0].startswith("©")):
+        return run[:start] + run[end:]
+    return run
 
 
 _CHROME_LINE_WORDS = 10  # a breadcrumb or a toolbar line above the headline; prose runs longer
@@ -690,7 +699,7 @@ def _clean(text: str, title: str, section: str | None, script: str | None = None
     lines = [line for line in clean_lines(text.split("\n")) if any(c.isalnum() for c in line)]
     if script == "arabic":
         lines = [_drop_latin_runs(line) for line in lines if not _foreign_line(line)]
-    lines = _after_headline(_first_occurrences(lines), title)
+    lines = _after_headline(_first_occurrences(lines), title, script)
     while lines and ((section and normalize(lines[0]) == normalize(section)) or is_date_line(lines[0])):
         lines = lines[1:]
     return "\n".join(_without_trailing_stamps(lines))
@@ -731,25 +740,34 @@ def _first_occurrences(lines: list[str]) -> list[str]:
     return kept
 
 
-def _after_glued_headline(line: str, title: str) -> str | None:
+def _after_glued_headline(line: str, title: str, script: str | None) -> str | None:
     """What follows the headline glued to the first paragraph under a short label ("Home | <headline>
-    <paragraph>"), or None. The last such headline counts: a title bar "<headline> | host" may come first."""
+    <paragraph>"), or None. The last such headline counts: a title bar "<headline> | host" may come first.
+    In an Arabic article, words without an Arabic letter between the headline and the lead are the
+    template's too: a page heading or a section label glued there ("<headline> Graphic Design Courses
+    <paragraph>": bench/extract_real.py, the briefs of wcxb/0339, F1 0.93-0.95)."""
     found = None
     at = line.find(title + " ")
     while at >= 0 and _words(line[:at]) <= _CHROME_LINE_WORDS:
         if _words(rest := line[at + len(title) :].strip()) > _words(title):
             found = rest
         at = line.find(title + " ", at + 1)
+    label = _LEADING_NON_ARABIC.match(found) if found is not None and script == "arabic" else None
+    if found is not None and label is not None and _OTHER_LETTERS.search(label.group()):
+        found = found[label.end() :]
     return found
 
 
-def _after_headline(lines: list[str], title: str) -> list[str]:
+_LEADING_NON_ARABIC = re.compile(r"[^\u0600-\u06ff\u0750-\u077f]+(?=[\u0600-\u06ff\u0750-\u077f])")
+
+
+def _after_headline(lines: list[str], title: str, script: str | None = None) -> list[str]:
     """The headline marks where the article starts: what the extractor kept above it is a breadcrumb,
     a section label or a toolbar. The headline itself is metadata, not body. When prose stands above
     it, or nothing follows it (a brief, then a "trending" block repeating the headline), only the
     headline line goes. Said twice above the text (a title bar "headline | host", then the article's
     own <h1>: real template wcxb/0005), the text starts after the second."""
-    if title and lines and (rest := _after_glued_headline(lines[0], title)) is not None:
+    if title and lines and (rest := _after_glued_headline(lines[0], title, script)) is not None:
         lines = [rest, *lines[1:]]
     heads = [i for i, line in enumerate(lines[:_LEAD_ZONE]) if title and _is_headline_line(line, title)]
     for i in reversed(heads):  # the last headline under chrome only: a title bar, then the article's <h1>
