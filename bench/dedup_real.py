@@ -44,7 +44,7 @@ from ingest.dedup.deduplicator import Deduplicator, index_keys
 from ingest.dedup.fingerprint import DEFAULT, band_keys, fingerprint
 from ingest.dedup.similarity import verify
 from ingest.records import Article, RunStats
-from ingest.service.pipeline import ArticleWriter, PageResult, TextForms, ensure_sources
+from ingest.service.pipeline import ArticleWriter, PageResult, TextForms, Warmup, ensure_sources
 from ingest.store.db import open_store, write_transaction
 from ingest.store.models import CopyRow
 
@@ -112,12 +112,15 @@ def load_store(url: str, rows: Sequence[dict[str, Any]]) -> tuple[dict[str, int]
     outlets = [Source(name=s.lower(), homepage=f"https://{s.lower()}.ant.example/") for s in SOURCES]
     ids = ensure_sources(engine, outlets)
     writer = ArticleWriter(ids, Deduplicator(), RunStats())
+    warmup = Warmup(writer.recurring)  # as a crawl does: each outlet's recurring lines, learned as it goes
     ordered = sorted(rows, key=lambda r: (r["published_at"] or "9999", r["id"]))
     started = time.perf_counter()
-    for i in range(0, len(ordered), BATCH):
+    for i in range(0, len(ordered) + BATCH, BATCH):
         articles = [as_article(r) for r in ordered[i : i + BATCH]]
+        pages = [PageResult(a, 200, a.fetched_at, forms=TextForms.of(a)) for a in articles]
+        ready = [item for page in pages for item in warmup.admit(page)] if articles else warmup.drain()
         with write_transaction(engine) as session:
-            writer.write_all(session, [PageResult(a, 200, a.fetched_at, forms=TextForms.of(a)) for a in articles])
+            writer.write_all(session, ready)
     seconds = time.perf_counter() - started
     with engine.connect() as conn:
         placed = {url.rsplit("/", 1)[1]: story for url, story in conn.execute(select(CopyRow.url, CopyRow.story_id))}
