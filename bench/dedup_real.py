@@ -7,7 +7,8 @@ Reads ../shared/datasets/ant-syndication (README.md and LABELLING.md there say w
 copies it anywhere. Prints one "skipped: <path> not found" line when it is absent.
 
 1. Every article goes, in publication order and in write transactions of 200, through
-   `ArticleWriter` (placement, band index, election) into a fresh SQLite store.
+   `Warmup` and `ArticleWriter` (each outlet's recurring lines learned and stripped, placement,
+   band index, election) into a fresh SQLite store, as `run-once` writes what it extracts.
 2. The 240 labelled pairs are scored as "in the same story or not" (copy = positive,
    same_event and different = negative): pairwise P/R/F1 over all pairs, the tuning half and
    the check half (split by a fixed seed; tune on the first half only), recall on `containment:`
