@@ -65,9 +65,16 @@ def vocabulary() -> list[str]:
 
 
 def article_text(rng: random.Random) -> tuple[str, list[str]]:
+    """A headline and its paragraphs. The headline takes two thirds of its words from the lead, in
+    order, as a real one sums up its lead: drawn apart from the text, no page's text shared a word
+    with its headline, so extraction never trusted its first candidate and ran all five (60 of 60
+    pages; 12.0 CPU-ms a page against 4.1 for plain trafilatura), which no real article asks."""
     words = vocabulary()
-    title = " ".join(rng.choices(words, k=rng.randint(6, 11)))
     paragraphs = [" ".join(rng.choices(words, k=rng.randint(25, 60))) + "." for _ in range(rng.randint(3, 12))]
+    lead = paragraphs[0].rstrip(".").split()
+    n = rng.randint(6, 11)
+    picked = sorted(rng.sample(range(len(lead)), k=2 * n // 3))
+    title = " ".join([lead[i] for i in picked] + rng.choices(words, k=n - len(picked)))
     return title, paragraphs
 
 
