@@ -332,3 +332,17 @@ def test_a_foreign_name_of_three_words_inside_an_arabic_sentence_stays() -> None
     result = extract(fetch(body.encode()), languages=("ar", "fr"))
     assert isinstance(result, Article)
     assert "Walid Regragui Junior" in result.text
+
+
+def test_dates_in_a_data_table_of_the_article_are_data_not_stamps() -> None:
+    rows = "".join(
+        f"<tr><td>{team}</td><td>{day} مارس 2025</td></tr>" for team, day in (("الوداد", 14), ("الرجاء", 21))
+    )
+    body = (
+        f"<html><body><h1>{HEADLINE}</h1><article><p>{LEAD}</p>"
+        "<p>وهذا برنامج المباريات المقبلة للفريقين في البطولة الوطنية:</p>"
+        f"<table>{rows}</table></article></body></html>"
+    )
+    result = extract(fetch(body.encode()), languages=("ar", "fr"))
+    assert isinstance(result, Article)
+    assert "14 مارس 2025" in result.text and "21 مارس 2025" in result.text

@@ -700,7 +700,7 @@ def _clean(text: str, title: str, section: str | None, script: str | None = None
     if script == "arabic":
         lines = [_drop_latin_runs(line) for line in lines if not _foreign_line(line)]
     lines = _after_headline(_first_occurrences(lines), title, script)
-    while lines and ((section and normalize(lines[0]) == normalize(section)) or is_date_line(lines[0])):
+    while lines and ((section and normalize(lines[0]) == normalize(section)) or _is_stamp_line(lines[0])):
         lines = lines[1:]
     return "\n".join(_without_trailing_stamps(lines))
 
@@ -710,9 +710,16 @@ def _without_trailing_stamps(lines: list[str]) -> list[str]:
     article), not prose; leading ones go above. Measured on bench/extract_real.py's tuning half, once
     its pages wrote their dates as Moroccan outlets do (in Arabic, where the template showed its own
     date): 5 tokens of chrome in a brief, F1 0.91 (templates aeb/a1fca19b884e, wcxb/0073, ...)."""
-    while len(lines) > 1 and is_date_line(lines[-1]):
+    while len(lines) > 1 and _is_stamp_line(lines[-1]):
         lines = lines[:-1]
     return lines
+
+
+def _is_stamp_line(line: str) -> bool:
+    """A date line that is not a table row: trafilatura writes a row "| الوداد | 14 مارس 2025 |", and a
+    schedule or results table closing a sports article is data."""
+    stripped = line.strip()
+    return not (stripped.startswith("|") and stripped.endswith("|")) and is_date_line(line)
 
 
 _REPEAT_MIN_WORDS = 8  # a sentence this long said twice is a repeat (a teaser, a pull quote), not prose
@@ -780,8 +787,8 @@ def _after_headline(lines: list[str], title: str, script: str | None = None) -> 
 
 
 _STAMP_MAX_NODES = 6  # a date stamp is a leaf or a few inline pieces ("<time>16 <b>ماي</b> 2025</time>")
-_DIGIT_TEXTS = (  # text nodes holding a digit (Western or Arabic-Indic): where a stamp can be
-    "//body//text()[not(ancestor::script or ancestor::style)]"
+_DIGIT_TEXTS = (  # text nodes holding a digit (Western or Arabic-Indic), outside data tables: where a stamp can be
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::td or ancestor::th)]"
     "[contains(translate(., '0123456789\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669', "
     "'####################'), '#')]"
 )
@@ -794,7 +801,9 @@ def drop_date_stamps(tree: HtmlElement) -> None:
     an inline stamp beside the headline to the lead paragraph ("9 فبراير 2025 - 23:52 انتهت المباراة
     ..."), where no line rule can take it off: on bench/extract_real.py's tuning half, 21 of its 31
     briefs and paragraphs below F1 0.95 carried one. Only elements around text with a digit are
-    looked at: with the byline rows (`_meta_row`), 2.5 ms of the ~40 ms a real template's page takes."""
+    looked at: with the byline rows (`_meta_row`), 2.5 ms of the ~40 ms a real template's page takes.
+    Data tables (layout ones are unwrapped before) are data: a schedule's dates stay, and the cells
+    of a sidebar's standings table are not looked at (2.0 -> 1.0 ms a page of bench/crawl_many.py)."""
     seen: set[HtmlElement] = set()
     stamps = []
     for text in tree.xpath(_DIGIT_TEXTS):
