@@ -310,18 +310,17 @@ def test_a_headline_ending_in_a_year_before_a_share_toolbar_is_still_found_glued
     assert result.text == LEAD
 
 
-def test_a_latin_page_heading_between_the_headline_and_the_lead_is_not_kept() -> None:
-    # A page builder's own heading ("Graphic Design Courses") glued between the headline and a brief.
-    page = headed_page(f"<h1>{HEADLINE}</h1><div class='banner'><h1>Graphic Design Courses</h1></div>")
-    result = extract(fetch(page), languages=("ar", "fr"))
-    assert isinstance(result, Article)
-    assert result.text == LEAD
-
-
-def test_a_photo_credit_glued_to_the_lead_is_not_kept() -> None:
-    credit = "<figure><img src='/a.jpg'><figcaption>© Aaron Schwartz</figcaption></figure>"
-    page = headed_page(f"<h1>{HEADLINE}</h1>{credit}")
-    result = extract(fetch(page), languages=("ar", "fr"))
+@pytest.mark.parametrize(
+    "between",
+    [
+        # a page builder's own heading glued between the headline and a brief
+        "<div class='banner'><h1>Graphic Design Courses</h1></div>",
+        # a photo credit
+        "<figure><img src='/a.jpg'><figcaption>© Aaron Schwartz</figcaption></figure>",
+    ],
+)
+def test_a_latin_heading_or_credit_between_the_headline_and_the_lead_is_not_kept(between: str) -> None:
+    result = extract(fetch(headed_page(f"<h1>{HEADLINE}</h1>{between}")), languages=("ar", "fr"))
     assert isinstance(result, Article)
     assert result.text == LEAD
 
