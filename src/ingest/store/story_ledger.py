@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Executable, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.dedup import election
@@ -31,7 +31,7 @@ from ingest.dedup.election import Member, Story
 from ingest.dedup.fingerprint import body_text
 from ingest.dedup.ports import CopyColumns, InsertNew, StoredCopy, StoredFingerprint, StoredSignature
 from ingest.store.db import allocate_ids, copy_rows, in_chunks
-from ingest.store.models import CopyRow, StoryRow
+from ingest.store.models import CopyRow, StoryRow, UTCDateTime
 
 __all__ = ["DbStoryLedger"]
 
@@ -57,7 +57,17 @@ _MEMBERS = (
         CopyRow.source_id,
     )
     .join(StoryRow, StoryRow.id == CopyRow.story_id)
-    .where(CopyRow.story_id.in_(bindparam("stories", expanding=True)))
+    .where(CopyRow.story_id.in_(bindparam("ids", expanding=True)))
+)
+# The same reads on PostgreSQL, through the driver with the ids as one array parameter: one
+# statement text whatever the count, so psycopg prepares it once per connection.
+_PG_COPIES = (
+    "SELECT id, story_id, published_at, content_hash, signature, shingles, numbers, token_count"
+    " FROM article_copies WHERE id = ANY(%s::integer[])"
+)
+_PG_MEMBERS = (
+    "SELECT c.story_id, s.canonical_copy_id, c.id, c.published_at, c.fetched_at, c.token_count, c.url, c.source_id"
+    " FROM article_copies c JOIN stories s ON s.id = c.story_id WHERE c.story_id = ANY(%s::integer[])"
 )
 # New stories get their ids from `allocate_ids` and are inserted without a canonical copy: it is
 # a copy of this batch, stored (by the caller) after its story, then set by the election.
@@ -75,6 +85,14 @@ _ELECT = (
         source_count=bindparam("sources"),
         updated_at=bindparam("now"),
     )
+)
+_UTC = UTCDateTime()
+_ELECT_COLUMNS = ("story", "canonical", "first", "copies", "sources", "now")
+_PG_ELECT = (
+    "UPDATE stories AS s SET canonical_copy_id = v.canonical, first_published_at = v.first,"
+    " copy_count = v.copies, source_count = v.sources, updated_at = v.now"
+    " FROM unnest(%s::integer[], %s::integer[], %s::timestamptz[], %s::integer[], %s::integer[], %s::timestamptz[])"
+    " AS v(story, canonical, first, copies, sources, now) WHERE s.id = v.story"
 )
 _DELETE_STORY = delete(StoryRow).where(StoryRow.id == bindparam("story"))
 
@@ -107,30 +125,55 @@ class DbStoryLedger:
         """Read the copies `ids` not held yet, and the stories they belong to."""
         wanted = sorted(set(ids) - self.copies.keys())
         stories: set[int] = set()
-        for chunk in in_chunks(wanted):
-            for row in self.conn.execute(_COPIES, {"ids": chunk}):
-                columns = CopyColumns(
-                    row.id, row.content_hash, row.signature, row.shingles, row.numbers, row.token_count
-                )
-                fp = self.stored_fingerprint(columns, self.stored_text)
-                self.copies[row.id] = StoredCopy(row.id, row.published_at, fp, row.content_hash)
-                self.story_of[row.id] = row.story_id
-                if row.story_id is not None:
-                    stories.add(row.story_id)
+        for copy_id, story_id, published_at, content_hash, signature, shingles, numbers, tokens in self._rows(
+            _COPIES, _PG_COPIES, (2,), wanted
+        ):
+            columns = CopyColumns(copy_id, content_hash, signature, shingles, numbers, tokens)
+            fp = self.stored_fingerprint(columns, self.stored_text)
+            self.copies[copy_id] = StoredCopy(copy_id, published_at, fp, content_hash)
+            self.story_of[copy_id] = story_id
+            if story_id is not None:
+                stories.add(story_id)
         self.load_stories(stories)
 
     def load_stories(self, ids: Iterable[int]) -> None:
         """Read the stories `ids` not held yet, with every member's election facts."""
         wanted = sorted(set(ids) - self.stories.keys())
-        for chunk in in_chunks(wanted):
-            for row in self.conn.execute(_MEMBERS, {"stories": chunk}):
-                story = self.stories.get(row.story_id)
-                if story is None:
-                    story = self.stories[row.story_id] = Story(row.story_id, {}, row.canonical_copy_id)
-                story.members[row.id] = Member(
-                    row.id, row.published_at, row.fetched_at, row.token_count, row.url, row.source_id
-                )
-                self.story_of.setdefault(row.id, row.story_id)
+        for story_id, canonical_id, copy_id, published_at, fetched_at, tokens, url, source_id in self._rows(
+            _MEMBERS, _PG_MEMBERS, (3, 4), wanted
+        ):
+            story = self.stories.get(story_id)
+            if story is None:
+                story = self.stories[story_id] = Story(story_id, {}, canonical_id)
+            story.members[copy_id] = Member(copy_id, published_at, fetched_at, tokens, url, source_id)
+            self.story_of.setdefault(copy_id, story_id)
+
+    def _rows(
+        self, statement: Executable, pg_sql: str, datetimes: tuple[int, ...], ids: list[int]
+    ) -> Iterator[Sequence[Any]]:
+        """The rows of `statement` (one expanding IN parameter) for `ids`, as plain tuples.
+
+        On PostgreSQL through psycopg: one query with the ids as one array parameter (`pg_sql`),
+        rows fetched at once in binary from a plain driver cursor, its datetimes made UTC as
+        `UTCDateTime` makes them. At a million stored copies a batch reads thousands of candidate
+        and member rows: SQLAlchemy's row-by-row fetch and result processing cost more than the
+        server spent on the queries, and IN lists of varying length were parsed and planned anew.
+        Elsewhere: `statement`, `in_chunks` at a time (SQLite is in-process: no round trip to save).
+        """
+        if not ids:
+            return
+        if self.conn.dialect.name != "postgresql" or self.conn.dialect.driver != "psycopg":
+            for chunk in in_chunks(ids):
+                yield from self.conn.execute(statement, {"ids": chunk})
+            return
+        raw: Any = self.conn.connection.dbapi_connection
+        with raw.cursor(binary=True) as cursor:
+            rows = cursor.execute(pg_sql, (ids,)).fetchall()
+        for row in rows:
+            values = list(row)
+            for i in datetimes:
+                values[i] = _utc(values[i])
+            yield values
 
     def copy(self, copy_id: int) -> StoredCopy | None:
         if copy_id not in self.copies:
@@ -203,10 +246,29 @@ class DbStoryLedger:
             self.conn.execute(_SET_STORY, stored)
         changed = [s for s in self.stories.values() if s.updated_at is not None]
         if kept := [_election_row(s, resolve) for s in changed if s.members]:
-            self.conn.execute(_ELECT, kept)
+            self._elect(kept)
         if emptied := [{"story": s.id} for s in changed if not s.members]:
             self.conn.execute(_DELETE_STORY, emptied)
         return written
+
+    def _elect(self, rows: list[dict[str, Any]]) -> None:
+        """Store the stories' elections (`_election_row`s).
+
+        On PostgreSQL through psycopg: one UPDATE joined with the rows as arrays (`_PG_ELECT`),
+        not an executemany: that sent a Bind and an Execute per story, ~9,500 for 10,000 copies placed.
+        """
+        if self.conn.dialect.name != "postgresql" or self.conn.dialect.driver != "psycopg":
+            self.conn.execute(_ELECT, rows)
+            return
+        bind = _UTC.process_bind_param  # raises on a naive datetime, as the statement's own binding does
+        dialect = self.conn.dialect
+        columns = [
+            [bind(row[name], dialect) for row in rows] if name in ("first", "now") else [row[name] for row in rows]
+            for name in _ELECT_COLUMNS
+        ]
+        raw: Any = self.conn.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            cursor.execute(_PG_ELECT, columns)
 
     def _insert_founded(self) -> dict[int, int]:
         founded = [s for s in self.stories.values() if s.id < 0]
@@ -217,6 +279,13 @@ class DbStoryLedger:
             if not copy_rows(self.conn, StoryRow, _STORY_COLUMNS, rows):
                 self.conn.execute(_NEW_STORIES, [dict(zip(_STORY_COLUMNS, r, strict=True)) for r in rows])
         return written
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A datetime read through the driver, as `UTCDateTime` returns it."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _placement_columns(placed: _Placed, resolve: Callable[[int], int]) -> dict[str, Any]:
