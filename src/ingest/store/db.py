@@ -152,6 +152,14 @@ def allocate_ids(conn: Connection, table: str, n: int) -> list[int]:
     return list(range(last + 1, last + 1 + n))
 
 
+def psycopg_connection(conn: Connection) -> Any | None:
+    """The psycopg connection under `conn` (in its transaction) when it is PostgreSQL through psycopg,
+    else None: the few hot paths that talk to the driver directly (COPY, array parameters) ask here."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        return None
+    return conn.connection.dbapi_connection
+
+
 def copy_rows(conn: Connection, model: type[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> bool:
     """Insert `rows` of the mapped class `model` (values in the order of `names`) with PostgreSQL's
     ``COPY ... FROM STDIN`` when the connection is PostgreSQL through psycopg; False, having written
@@ -162,7 +170,8 @@ def copy_rows(conn: Connection, model: type[Any], names: Sequence[str], rows: Se
     row and adapts each through the pipeline machinery; at 100,000 stored copies the writer spent
     more of its time there than in placement (bench/dedup_scale.py on PostgreSQL, profiled).
     """
-    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+    raw = psycopg_connection(conn)
+    if raw is None:
         return False
     if not rows:
         return True
@@ -174,7 +183,6 @@ def copy_rows(conn: Connection, model: type[Any], names: Sequence[str], rows: Se
     procs = [c.type.bind_processor(conn.dialect) for c in columns]
     quote = conn.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) FROM STDIN"
-    raw: Any = conn.connection.dbapi_connection
     with raw.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row([v if p is None else p(v) for p, v in zip(procs, [*row, *fill], strict=True)])

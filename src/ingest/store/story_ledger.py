@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Executable, bindparam, delete, insert, select, update
@@ -30,7 +30,7 @@ from ingest.dedup.deduplicator import NewCopy
 from ingest.dedup.election import Member, Story
 from ingest.dedup.fingerprint import body_text
 from ingest.dedup.ports import CopyColumns, InsertNew, StoredCopy, StoredFingerprint, StoredSignature
-from ingest.store.db import allocate_ids, copy_rows, in_chunks
+from ingest.store.db import allocate_ids, copy_rows, in_chunks, psycopg_connection
 from ingest.store.models import CopyRow, StoryRow, UTCDateTime
 
 __all__ = ["DbStoryLedger"]
@@ -61,13 +61,14 @@ _MEMBERS = (
 )
 # The same reads on PostgreSQL, through the driver with the ids as one array parameter: one
 # statement text whatever the count, so psycopg prepares it once per connection.
+_COPIES_TABLE, _STORIES_TABLE = CopyRow.__tablename__, StoryRow.__tablename__
 _PG_COPIES = (
     "SELECT id, story_id, published_at, content_hash, signature, shingles, numbers, token_count"
-    " FROM article_copies WHERE id = ANY(%s::integer[])"
+    f" FROM {_COPIES_TABLE} WHERE id = ANY(%s::integer[])"
 )
 _PG_MEMBERS = (
     "SELECT c.story_id, s.canonical_copy_id, c.id, c.published_at, c.fetched_at, c.token_count, c.url, c.source_id"
-    " FROM article_copies c JOIN stories s ON s.id = c.story_id WHERE c.story_id = ANY(%s::integer[])"
+    f" FROM {_COPIES_TABLE} c JOIN {_STORIES_TABLE} s ON s.id = c.story_id WHERE c.story_id = ANY(%s::integer[])"
 )
 # New stories get their ids from `allocate_ids` and are inserted without a canonical copy: it is
 # a copy of this batch, stored (by the caller) after its story, then set by the election.
@@ -89,7 +90,7 @@ _ELECT = (
 _UTC = UTCDateTime()
 _ELECT_COLUMNS = ("story", "canonical", "first", "copies", "sources", "now")
 _PG_ELECT = (
-    "UPDATE stories AS s SET canonical_copy_id = v.canonical, first_published_at = v.first,"
+    f"UPDATE {_STORIES_TABLE} AS s SET canonical_copy_id = v.canonical, first_published_at = v.first,"
     " copy_count = v.copies, source_count = v.sources, updated_at = v.now"
     " FROM unnest(%s::integer[], %s::integer[], %s::timestamptz[], %s::integer[], %s::integer[], %s::timestamptz[])"
     " AS v(story, canonical, first, copies, sources, now) WHERE s.id = v.story"
@@ -154,25 +155,26 @@ class DbStoryLedger:
         """The rows of `statement` (one expanding IN parameter) for `ids`, as plain tuples.
 
         On PostgreSQL through psycopg: one query with the ids as one array parameter (`pg_sql`),
-        rows fetched at once in binary from a plain driver cursor, its datetimes made UTC as
-        `UTCDateTime` makes them. At a million stored copies a batch reads thousands of candidate
+        rows fetched at once in binary from a plain driver cursor, its datetimes made UTC by
+        `UTCDateTime`. At a million stored copies a batch reads thousands of candidate
         and member rows: SQLAlchemy's row-by-row fetch and result processing cost more than the
         server spent on the queries, and IN lists of varying length were parsed and planned anew.
         Elsewhere: `statement`, `in_chunks` at a time (SQLite is in-process: no round trip to save).
         """
         if not ids:
             return
-        if self.conn.dialect.name != "postgresql" or self.conn.dialect.driver != "psycopg":
+        raw = psycopg_connection(self.conn)
+        if raw is None:
             for chunk in in_chunks(ids):
                 yield from self.conn.execute(statement, {"ids": chunk})
             return
-        raw: Any = self.conn.connection.dbapi_connection
         with raw.cursor(binary=True) as cursor:
             rows = cursor.execute(pg_sql, (ids,)).fetchall()
+        dialect = self.conn.dialect
         for row in rows:
             values = list(row)
             for i in datetimes:
-                values[i] = _utc(values[i])
+                values[i] = _UTC.process_result_value(values[i], dialect)
             yield values
 
     def copy(self, copy_id: int) -> StoredCopy | None:
@@ -257,7 +259,8 @@ class DbStoryLedger:
         On PostgreSQL through psycopg: one UPDATE joined with the rows as arrays (`_PG_ELECT`),
         not an executemany: that sent a Bind and an Execute per story, ~9,500 for 10,000 copies placed.
         """
-        if self.conn.dialect.name != "postgresql" or self.conn.dialect.driver != "psycopg":
+        raw = psycopg_connection(self.conn)
+        if raw is None:
             self.conn.execute(_ELECT, rows)
             return
         bind = _UTC.process_bind_param  # raises on a naive datetime, as the statement's own binding does
@@ -266,7 +269,6 @@ class DbStoryLedger:
             [bind(row[name], dialect) for row in rows] if name in ("first", "now") else [row[name] for row in rows]
             for name in _ELECT_COLUMNS
         ]
-        raw: Any = self.conn.connection.dbapi_connection
         with raw.cursor() as cursor:
             cursor.execute(_PG_ELECT, columns)
 
@@ -279,13 +281,6 @@ class DbStoryLedger:
             if not copy_rows(self.conn, StoryRow, _STORY_COLUMNS, rows):
                 self.conn.execute(_NEW_STORIES, [dict(zip(_STORY_COLUMNS, r, strict=True)) for r in rows])
         return written
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A datetime read through the driver, as `UTCDateTime` returns it."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _placement_columns(placed: _Placed, resolve: Callable[[int], int]) -> dict[str, Any]:
