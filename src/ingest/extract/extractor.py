@@ -15,7 +15,7 @@ import codecs
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import copy
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from math import log1p
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from trafilatura import bare_extraction
@@ -310,17 +311,23 @@ def pick_title(
 _BYLINE_PREFIX = re.compile(r"^\s*(?:بقلم|كتبه|كتب|إعداد|اعداد|تحرير|by|par|de)\s*[:：]?\s*", re.I)
 
 
+_AUTHOR_ELEMENTS = etree.XPath(
+    '//*[@rel="author" or @itemprop="author" or contains(@class,"author") or contains(@class,"auteur")]'
+)
+
+
 def pick_author(tree: HtmlElement, meta: Mapping[str, str], nodes: Sequence[dict[str, Any]]) -> str | None:
-    candidates: list[str | None] = [_name_of(n.get("author")) for n in _article_nodes(nodes)]
-    candidates += [
-        meta.get("author"),
-        meta.get("article:author"),
-        meta.get("dc.creator"),
-        meta.get("parsely-author"),
-    ]
-    xpath = '//*[@rel="author" or @itemprop="author" or contains(@class,"author") or contains(@class,"auteur")]'
-    for el in tree.xpath(xpath)[:3]:
-        candidates.append(el.text_content())
+    """The author from JSON-LD, then meta tags, then the page's author elements (searched only when
+    neither names one: the search walks the whole tree, 0.4 ms of a real template's page)."""
+    declared: list[str | None] = [_name_of(n.get("author")) for n in _article_nodes(nodes)]
+    declared += [meta.get(key) for key in ("author", "article:author", "dc.creator", "parsely-author")]
+    found = _first_name(declared)
+    if found is None:
+        found = _first_name(el.text_content() for el in _AUTHOR_ELEMENTS(tree)[:3])
+    return found
+
+
+def _first_name(candidates: Iterable[str | None]) -> str | None:
     for cand in candidates:
         name = _BYLINE_PREFIX.sub("", " ".join(cand.split())) if cand and not cand.startswith("http") else ""
         if name and len(name) <= 80:  # longer is a bio or a whole byline block, not a name
