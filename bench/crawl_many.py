@@ -355,39 +355,45 @@ def run(outlets: int, articles: int, polite: bool, keep: Path | None, workers: i
         db = work / "bench.sqlite"
         db.unlink(missing_ok=True)
         env = {**os.environ, "INGEST_DATABASE_URL": f"sqlite:///{db}", **({} if polite else FAST)}
-        cmd = [sys.executable, "-m", "ingest.cli", "run-once", "--sources", str(work / "sources.yaml")]
-        cmd += ["--workers", str(workers)] if workers else []
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cmd = ["run-once", "--sources", str(work / "sources.yaml"), *(["--workers", str(workers)] if workers else [])]
         server_cpu = _proc_cpu(server.pid)
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [*cmd, "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        tree = TreeCpu(proc.pid)
-        tree.start()
-        out, err = proc.communicate(timeout=3600)
-        elapsed = time.perf_counter() - t0
-        tree.done.set()
-        tree.join()
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc, figures = measured_run(cmd, env)
         if proc.returncode not in (0, 3):
-            raise RuntimeError(f"run-once exited {proc.returncode}:\n{err[-3000:]}")
-        summary = re.search(r"(\d+) pages fetched, (\d+) articles extracted", out)
-        assert summary, out
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            raise RuntimeError(f"run-once exited {proc.returncode}:\n{proc.stderr[-3000:]}")
         return {
             "outlets": outlets,
             "articles_served": outlets * articles,
-            "pages": int(summary.group(1)),
-            "stored": int(summary.group(2)),
-            "seconds": elapsed,
-            "crawler_cpu_seconds": cpu,
-            "reactor_cpu_seconds": tree.reactor,
-            "worker_cpu_seconds": sum(tree.cpu.values()),
-            "worker_wait_seconds": sum(tree.wait.values()),
+            **figures,
             "server_cpu_seconds": _proc_cpu(server.pid) - server_cpu,
-            "load": os.getloadavg()[0],
         }
+
+
+def measured_run(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`ingest ARGS --no-progress` (a run-once), and what it took: pages and articles from its summary,
+    wall seconds, CPU seconds of run-once, of its reactor thread and of its extraction processes."""
+    cmd = [sys.executable, "-m", "ingest.cli", *args, "--no-progress"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    tree = TreeCpu(proc.pid)
+    tree.start()
+    out, err = proc.communicate(timeout=3600)
+    elapsed = time.perf_counter() - t0
+    tree.done.set()
+    tree.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    summary = re.search(r"(\d+) pages fetched, (\d+) articles extracted", out)
+    figures = {
+        "pages": int(summary.group(1)) if summary else 0,
+        "stored": int(summary.group(2)) if summary else 0,
+        "seconds": elapsed,
+        "crawler_cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "reactor_cpu_seconds": tree.reactor,
+        "worker_cpu_seconds": sum(tree.cpu.values()),
+        "worker_wait_seconds": sum(tree.wait.values()),
+        "load": os.getloadavg()[0],
+    }
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), figures
 
 
 def main(argv: list[str]) -> int:

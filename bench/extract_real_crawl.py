@@ -37,7 +37,7 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crawl_many import FAST, read_bases
+from crawl_many import FAST, measured_run, read_bases
 from extract_real import DATASETS, RealPage, build, load, make_fill
 
 from ingest_dev.devset import base_stories
@@ -158,17 +158,20 @@ def ingest(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
 
 
-def crawl(root: Path, work: Path) -> tuple[dict[str, str], subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+def crawl(
+    root: Path, work: Path
+) -> tuple[dict[str, str], subprocess.CompletedProcess[str], dict[str, Any], list[dict[str, Any]]]:
+    """Crawl the web under `root`: the outlets' URLs, run-once's process and figures, the query's records."""
     server = subprocess.Popen([sys.executable, __file__, "_serve", str(root)], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         bases = read_bases(server.stdout)
         (work / "sources.yaml").write_text(sources_yaml(bases), encoding="utf-8")
         env = {**os.environ, "INGEST_DATABASE_URL": f"sqlite:///{work / 'crawl.sqlite'}", **FAST}
-        run = ingest("run-once", "--sources", str(work / "sources.yaml"), "--no-progress", env=env)
+        run, figures = measured_run(["run-once", "--sources", str(work / "sources.yaml")], env)
         query = ingest("query", "--format", "jsonl", env=env)
         records = [json.loads(line) for line in query.stdout.splitlines() if line.strip()]
-        return bases, run, records
+        return bases, run, figures, records
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -249,6 +252,18 @@ def _print_worst(want: dict[str, Served], stored: dict[str, Stored], limit: int 
     print("\n".join(lines[:limit]))
 
 
+def _speed(figures: dict[str, Any]) -> str:
+    """The crawl's speed, as bench/crawl_many.py prints it: real chrome costs more than its padding."""
+    n = figures["stored"] or 1
+    crawler, workers = 1000 * figures["crawler_cpu_seconds"] / n, 1000 * figures["worker_cpu_seconds"] / n
+    reactor, rate = 1000 * figures["reactor_cpu_seconds"] / n, figures["stored"] / figures["seconds"]
+    return (
+        f"{figures['stored']} articles in {figures['seconds']:.1f} s: {rate:.1f} articles/s; CPU ms an article: "
+        f"run-once {crawler:.1f} (reactor {reactor:.1f}) + extraction processes {workers:.1f} = {crawler + workers:.1f}"
+        f"; load {figures['load']:.1f}"
+    )
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["_serve"]:
         serve(Path(argv[1]))
@@ -257,6 +272,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--limit", type=int, default=40, help="pages per data set")
     parser.add_argument("--fills", type=int, default=3, help="articles served in each template")
     parser.add_argument("--outlets", type=int, default=14)
+    parser.add_argument("--keep", type=Path, help="keep the web, the store and the sources file in this directory")
     args = parser.parse_args(argv)
     if not DATASETS.exists():
         print(f"skipped: {DATASETS.resolve()} not found")
@@ -265,10 +281,13 @@ def main(argv: list[str]) -> int:
     if not pages:
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-real-crawl-") as tmp:
-        root, work = Path(tmp) / "web", Path(tmp)
+        work = args.keep or Path(tmp)
+        root = work / "web"
+        (work / "crawl.sqlite").unlink(missing_ok=True)
         served = write_web(pages, args.fills, args.outlets, root)
-        bases, run, records = crawl(root, work)
-        print(f"{len(served)} pages in {len({s.outlet for s in served})} outlets, crawled by `ingest run-once`\n")
+        bases, run, figures, records = crawl(root, work)
+        print(f"{len(served)} pages in {len({s.outlet for s in served})} outlets, crawled by `ingest run-once`")
+        print(_speed(figures) + "\n")
         report(served, bases, records, stored_copies(work / "crawl.sqlite"))
         print(f"\nrun-once exit {run.returncode}; its summary:")
         print("\n".join("    " + line for line in run.stdout.strip().splitlines()[-2 * len(bases) - 4 :]))

@@ -201,6 +201,15 @@ def test_text_that_is_all_outlet_chrome_with_no_other_candidate_is_an_empty_reje
     assert settled.reason == "empty" and settled.looks_like_article
 
 
+def test_a_brief_whose_every_line_the_outlet_ran_before_is_a_story_run_again_and_is_stored() -> None:
+    # Its words carry clitics and suffixes the headline's do not ("مصرعه", "الحادثة").
+    lines = ["لقي سائق مصرعه، صباح اليوم، في الحادثة التي شهدها الطريق السيار.", "وفتحت السلطات بحثا في الموضوع."]
+    at = datetime(2025, 11, 4, tzinfo=UTC)
+    brief = Article("https://x.ma/a/9", "x", "مصرع سائق في حادثة سير بالطريق السيار", "\n".join(lines), at, at)
+    settled = settle(brief, outlet_chrome(lines))
+    assert isinstance(settled, Article) and settled.text == brief.text
+
+
 def test_settle_strips_outlet_chrome_and_keeps_the_rest() -> None:
     settled = settle(with_alternatives("سطر من المقال\n" + STANDINGS[0]), outlet_chrome(STANDINGS))
     assert isinstance(settled, Article) and settled.text == "سطر من المقال"
