@@ -302,8 +302,10 @@ class RecurringLines:
     needs `long_k`. `max_words`: longer lines are never stripped. An outlet reuses its background
     paragraphs and republishes a lead under several URLs, and those are prose: on the ANT corpus
     (30,179 articles of 5 outlets, observed in publication order), k = 5 stripped 41 distinct lines of
-    more than 15 words: the 37 seen on fewer than 10 pages were prose but one (background paragraphs
-    and republished leads; the one a CNN byline note), the 4 seen on more were chrome (BBC's app
+    more than 15 words: the 37 seen on fewer than 10 pages were sentences of articles but one (a CNN
+    byline note): background paragraphs, and leads of other CNN stories that its texts carry as
+    related-story teasers (a crawl drops those as link lines before this pass). The 4 seen on more
+    were chrome (BBC's app
     notice in two wordings on 451 and 412 pages, CNN's disclaimers on 23 and 20), of 18-21 words:
     no chrome line there runs past 21 words, hence `max_words`.
     `max_entries`: per-outlet cap; lines seen on a single page are forgotten first.
@@ -347,7 +349,7 @@ class RecurringLines:
         return line_hash is not None and len(self.tables.get(source, {}).get(line_hash, ())) >= needed
 
     def strip(self, source: str, text: str) -> str:
-        """`text` without the lines that recur on >= k pages of `source` (a leading dateline stays)."""
+        """`text` without the lines of `source`'s boilerplate (`is_boilerplate`; a leading dateline stays)."""
         if not self.tables.get(source):
             return text
         lines = text.split("\n")
