@@ -25,6 +25,8 @@ from tests.dedup.realcases import (
     REWORDED,
     ROUNDUP,
     SHORT_ITEM,
+    STATEMENT,
+    STATEMENT_FILLS,
     WIRE,
 )
 
@@ -96,3 +98,20 @@ def test_two_fillings_of_one_template_differ_in_the_sentences_that_align() -> No
     other = RESULTS_ITEM.replace("54 مقعدا", "61 مقعدا").replace("187 نائبا", "203 نائبا")
     verdict = verify(fingerprint(RESULTS_ITEM), fingerprint(other), _T0, _T0 + timedelta(days=1))
     assert not verdict.same_story and verdict.reason.startswith("numbers differ"), verdict.reason
+
+
+def test_a_template_filled_again_days_later_is_not_a_copy_though_its_wording_is() -> None:
+    # Two missile-interception statements of one coalition template, 60 and 67 hours apart, were
+    # the ANT tuning half's two template merges: their texts alone cannot tell them apart.
+    first, second = (fingerprint(STATEMENT.format(**fill)) for fill in STATEMENT_FILLS)
+    assert DEFAULT.min_containment <= compare(first, second).containment < DEFAULT.late_containment
+    assert verify(first, second, _T0, _T0 + timedelta(hours=3)).same_story  # hours apart: the wording decides
+    verdict = verify(first, second, _T0, _T0 + timedelta(hours=80))
+    assert not verdict.same_story and verdict.reason.startswith("published 3 days apart")
+
+
+def test_a_story_run_again_days_later_with_a_dateline_is_still_a_copy() -> None:
+    statement = STATEMENT.format(**STATEMENT_FILLS[0])
+    rerun = f"الرباط - متابعة\n{statement}"
+    verdict = verify(fingerprint(statement), fingerprint(rerun), _T0, _T0 + timedelta(days=5))
+    assert verdict.same_story, verdict.reason

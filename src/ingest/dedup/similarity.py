@@ -80,14 +80,15 @@ def verify(
     """Decide whether `a` and `b` are copies of one story.
 
     Checks run cheapest first and the first failure is the reason: text length, publication
-    window (when both dates are known), shingle containment and Jaccard, then the numbers
+    window (when both dates are known), shingle containment and Jaccard (more than
+    `late_hours` apart, only a near-verbatim copy verifies), then the numbers
     (where they differ, the texts are read to compare them within the sentences that align:
     `_figures_agree_where_aligned`).
     A containment between `min_aligned_containment` and `min_containment` is decided by `align`
     on the two texts: the fingerprints' own, or those `texts()` returns (a stored copy's text is
     needed only then, for the names check of a pair verified below 0.95, and for a pair the
     numbers rule out: 1 verified pair in ~60 on the synthetic stream of bench/dedup_scale.py,
-    3,620 of 15,064 on the ANT corpus).
+    3,367 of 14,792 on the ANT corpus).
     `score` is the containment (0.0 when a check before it failed).
     """
     if min(a.shingles.size, b.shingles.size) < params.min_shingles:
@@ -98,6 +99,9 @@ def verify(
     sim = compare(a, b)
     if sim.jaccard < params.min_jaccard:
         return Verdict(False, sim.containment, f"jaccard {sim.jaccard:.2f} < {params.min_jaccard}")
+    if apart is not None and apart > params.late_hours and sim.containment < params.late_containment:
+        late = f"published {_span(apart)} apart, containment {sim.containment:.2f} < {params.late_containment}"
+        return Verdict(False, sim.containment, late)
     read = _Texts(texts or (lambda: (a.text, b.text)))
     matched = _matched(sim, params, read)
     if matched.startswith("!"):
