@@ -466,9 +466,7 @@ class NewsSpider(scrapy.Spider):
         self.crawl_delay = self.report.crawl_delay = min(asked, MAX_CRAWL_DELAY)
         slot = self.crawler.engine.downloader.slots.get(self.source.name) if self.crawler.engine else None
         if slot is not None:
-            slot.delay = max(slot.delay, self.crawl_delay)
-            # Scrapy jitters slot delays by +-50% by default: a site's delay is a floor, not a mean.
-            slot.jitter = 0.0
+            slot.delay = max(slot.delay, self.crawl_delay)  # a floor: the slot has no jitter (download_slots)
         logger.info("%s: robots.txt asks for a crawl delay of %.1f s", self.source.name, self.crawl_delay)
 
     def _prime_robots_cache(self, url: str, status: int, body: bytes, detail: str = "") -> None:
