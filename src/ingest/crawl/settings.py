@@ -20,7 +20,7 @@ RESOLVER_SETTING = "TWISTED_DNS_RESOLVER" if hasattr(default_settings, "TWISTED_
 # A delay is a floor, not a mean: no jitter (`download_slots`). Scrapy 2.19 names it as a magnitude,
 # 2.13 as a boolean, for the whole crawler and for each DOWNLOAD_SLOTS entry.
 _JITTER_NAMED = hasattr(default_settings, "DOWNLOAD_DELAY_JITTER")
-NO_JITTER: dict[str, Any] = {"jitter": 0.0} if _JITTER_NAMED else {"randomize_delay": False}
+_NO_JITTER_SLOT: dict[str, Any] = {"jitter": 0.0} if _JITTER_NAMED else {"randomize_delay": False}
 _NO_JITTER_SETTING: dict[str, Any] = (
     {"DOWNLOAD_DELAY_JITTER": 0.0} if _JITTER_NAMED else {"RANDOMIZE_DOWNLOAD_DELAY": False}
 )
@@ -104,7 +104,7 @@ def download_slots(settings: Settings, source_names: Iterable[str]) -> dict[str,
     requests 0.05 s apart under a 0.1 s "minimum", and it draws again each time the slot wakes,
     which lengthens the mean gap to ~1.22x (a simulation; `bench/crawl_many.py --polite` measured
     gaps of 119-126 ms for a 0.1 s delay, hence a crawl 26% over its delays)."""
-    slot = {"concurrency": settings.concurrent_per_source, "delay": settings.download_delay, **NO_JITTER}
+    slot = {"concurrency": settings.concurrent_per_source, "delay": settings.download_delay, **_NO_JITTER_SLOT}
     return {name: dict(slot) for name in source_names}
 
 
