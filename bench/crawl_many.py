@@ -396,6 +396,18 @@ def measured_run(args: list[str], env: dict[str, str]) -> tuple[subprocess.Compl
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err), figures
 
 
+def per_article(figures: dict[str, Any]) -> dict[str, float]:
+    """`measured_run`'s figures an article: CPU milliseconds of run-once, of its reactor thread and of
+    the extraction processes, and the articles stored a second."""
+    n = figures["stored"] or 1
+    return {
+        "run_once": 1000 * figures["crawler_cpu_seconds"] / n,
+        "reactor": 1000 * figures["reactor_cpu_seconds"] / n,
+        "workers": 1000 * figures["worker_cpu_seconds"] / n,
+        "rate": figures["stored"] / figures["seconds"],
+    }
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["_serve"]:
         serve(int(argv[1]), int(argv[2]))
@@ -419,17 +431,16 @@ def main(argv: list[str]) -> int:
         " | of run-once: reactor thread | workers waiting for a core, s | server CPU ms/article | load |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    n = r["stored"] or 1
-    crawler, workers = 1000 * r["crawler_cpu_seconds"] / n, 1000 * r["worker_cpu_seconds"] / n
+    each = per_article(r)
     cells = [
         r["stored"],
         r["pages"],
         f"{r['seconds']:.1f}",
-        f"{r['stored'] / r['seconds']:.1f}",
-        f"{crawler:.1f} + {workers:.1f} (= {crawler + workers:.1f})",
-        f"{1000 * r['reactor_cpu_seconds'] / n:.1f}",
+        f"{each['rate']:.1f}",
+        f"{each['run_once']:.1f} + {each['workers']:.1f} (= {each['run_once'] + each['workers']:.1f})",
+        f"{each['reactor']:.1f}",
         f"{r['worker_wait_seconds']:.1f}",
-        f"{1000 * r['server_cpu_seconds'] / n:.1f}",
+        f"{1000 * r['server_cpu_seconds'] / (r['stored'] or 1):.1f}",
         f"{r['load']:.1f}",
     ]
     print("| " + " | ".join(map(str, cells)) + " |")

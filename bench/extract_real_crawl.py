@@ -37,7 +37,7 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crawl_many import FAST, measured_run, read_bases
+from crawl_many import FAST, measured_run, per_article, read_bases
 from extract_real import DATASETS, RealPage, build, load, make_fill
 
 from ingest_dev.devset import base_stories
@@ -254,13 +254,12 @@ def _print_worst(want: dict[str, Served], stored: dict[str, Stored], limit: int 
 
 def _speed(figures: dict[str, Any]) -> str:
     """The crawl's speed, as bench/crawl_many.py prints it: real chrome costs more than its padding."""
-    n = figures["stored"] or 1
-    crawler, workers = 1000 * figures["crawler_cpu_seconds"] / n, 1000 * figures["worker_cpu_seconds"] / n
-    reactor, rate = 1000 * figures["reactor_cpu_seconds"] / n, figures["stored"] / figures["seconds"]
+    each = per_article(figures)
+    crawler, workers = each["run_once"], each["workers"]
     return (
-        f"{figures['stored']} articles in {figures['seconds']:.1f} s: {rate:.1f} articles/s; CPU ms an article: "
-        f"run-once {crawler:.1f} (reactor {reactor:.1f}) + extraction processes {workers:.1f} = {crawler + workers:.1f}"
-        f"; load {figures['load']:.1f}"
+        f"{figures['stored']} articles in {figures['seconds']:.1f} s: {each['rate']:.1f} articles/s; CPU ms an "
+        f"article: run-once {crawler:.1f} (reactor {each['reactor']:.1f}) + extraction processes {workers:.1f} = "
+        f"{crawler + workers:.1f}; load {figures['load']:.1f}"
     )
 
 

@@ -18,6 +18,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.text import heading_kind, normalize
 
@@ -305,9 +306,8 @@ class RecurringLines:
     more than 15 words: the 37 seen on fewer than 10 pages were sentences of articles but one (a CNN
     byline note): background paragraphs, and leads of other CNN stories that its texts carry as
     related-story teasers (a crawl drops those as link lines before this pass). The 4 seen on more
-    were chrome (BBC's app
-    notice in two wordings on 451 and 412 pages, CNN's disclaimers on 23 and 20), of 18-21 words:
-    no chrome line there runs past 21 words, hence `max_words`.
+    were chrome (BBC's app notice in two wordings on 451 and 412 pages, CNN's disclaimers on 23 and
+    20), of 18-21 words: no chrome line there runs past 21 words, hence `max_words`.
     `max_entries`: per-outlet cap; lines seen on a single page are forgotten first.
     """
 
@@ -367,9 +367,10 @@ class RecurringLines:
                 yield source, fp, len(pages)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, int, int]], *, k: int = 5, max_words: int = 25) -> RecurringLines:
-        """Rebuild from `to_rows`; counts stand in for page keys (distinct, so they still add up)."""
-        table = cls(k=k, max_words=max_words)
+    def from_rows(cls, rows: Iterable[tuple[str, int, int]], **fields: Any) -> RecurringLines:
+        """Rebuild from `to_rows` (`fields`: the table's settings, the defaults if none); counts stand
+        in for page keys (distinct, so they still add up)."""
+        table = cls(**fields)
         for source, fp, count in rows:
             kept = range(min(count, table.kept_pages))
             table.tables.setdefault(source, {})[fp] = tuple(_RESTORED + i for i in kept)
